@@ -1,0 +1,33 @@
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def api_exception_handler(exc, context):
+    """Every API error is JSON with a `detail` message; Django's own limit errors become 4xx."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": str(exc) or "request body too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, (list, dict)) and "detail" not in response.data:
+        response.data = {"detail": _first_message(response.data), "errors": response.data}
+    return response
+
+
+def _first_message(data) -> str:
+    """A one-line summary of a serializer's error tree, e.g. "password: This field is required."."""
+    path = []
+    while isinstance(data, (dict, list)) and data:
+        if isinstance(data, dict):
+            key, data = next(iter(data.items()))
+            if key != "non_field_errors":
+                path.append(str(key))
+        else:
+            data = data[0]
+    prefix = ".".join(path)
+    return f"{prefix}: {data}" if prefix else str(data)

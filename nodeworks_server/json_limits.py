@@ -1,0 +1,35 @@
+"""Decoding untrusted JSON with the project's limits: UTF-8, no NaN/Infinity, bounded depth."""
+
+import json
+
+from django.conf import settings
+
+from workflows.nodeworks_format import json_depth_ok
+
+
+class JSONInputError(ValueError):
+    pass
+
+
+def _reject_constant(name: str):
+    raise JSONInputError(
+        f"{name} is not valid JSON; send it as {{\"$nw\": \"float\", \"v\": \"{name}\"}}"
+    )
+
+
+def loads_limited(raw: bytes | str):
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JSONInputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        # The C decoder recurses per nesting level; a hostile body hits the interpreter limit first.
+        raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise JSONInputError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not json_depth_ok(value, settings.MAX_JSON_DEPTH):
+        raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels")
+    return value

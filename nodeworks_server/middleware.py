@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.http import JsonResponse
+
+
+class BodySizeLimitMiddleware:
+    """Refuses oversized request bodies from Content-Length alone, before a byte is read.
+
+    Django only enforces DATA_UPLOAD_MAX_MEMORY_SIZE when `request.body` is touched, and DRF's
+    parsers read the stream directly, so without this a 2 GB JSON body would be read into memory.
+    Requests without Content-Length get an empty stream under WSGI, so they cannot sneak past.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            return JsonResponse({"detail": "Content-Length must be an integer."}, status=400)
+        if length < 0:
+            return JsonResponse({"detail": "Content-Length must not be negative."}, status=400)
+        limit = settings.MAX_BODY_BYTES
+        if length > limit:
+            return JsonResponse(
+                {"detail": f"request body of {length} bytes exceeds the limit of {limit} bytes."},
+                status=413,
+            )
+        return self.get_response(request)

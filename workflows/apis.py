@@ -1,0 +1,198 @@
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from nodeworks_server.json_limits import JSONInputError, loads_limited
+from workflows import selectors
+from workflows.documents import Document, document_from_bytes, document_from_object
+from workflows.models import Workflow
+from workflows.nodeworks_format import WorkflowFormatError, validate_requirements
+from workflows.services import workflow_delete, workflow_publish
+
+REVISION_PARAM = OpenApiParameter("revision", str, description="a revision sha (≥ 7 hex digits); latest when absent")
+
+
+class WorkflowOutputSerializer(serializers.ModelSerializer):
+    revision = serializers.CharField(source="head_revision")
+    owner = serializers.CharField(source="owner.username")
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "name", "revision", "node_count", "owner", "created", "updated"]
+
+
+class WorkflowListApi(APIView):
+    @extend_schema(responses={200: WorkflowOutputSerializer(many=True)})
+    def get(self, request):
+        return Response(WorkflowOutputSerializer(selectors.workflow_list(user=request.user), many=True).data)
+
+
+class PublishInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, trim_whitespace=True)
+    workflow = serializers.JSONField(required=False, help_text="the .nc object (JSON body)")
+    file = serializers.FileField(required=False, help_text="the .nc file (multipart)")
+    message = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    base_revision = serializers.RegexField(r"^[0-9a-fA-F]{40}$", required=False)
+    requirements = serializers.JSONField(required=False, help_text="workflow default requirements (requirements.json)")
+
+    def validate(self, attrs):
+        if ("workflow" in attrs) == ("file" in attrs):
+            raise ValidationError({"workflow": ["send exactly one of `workflow` (JSON) or `file` (multipart)"]})
+        requirements = attrs.get("requirements")
+        if isinstance(requirements, str):  # multipart sends it as text
+            try:
+                requirements = loads_limited(requirements)
+            except JSONInputError as exc:
+                raise ValidationError({"requirements": [str(exc)]}) from None
+        if requirements is not None:
+            try:
+                attrs["requirements"] = validate_requirements(requirements, where="workflow requirements")
+            except WorkflowFormatError as exc:
+                raise ValidationError({"requirements": [exc.message]}) from None
+        return attrs
+
+
+def _document(attrs) -> Document:
+    try:
+        if "file" in attrs:
+            return document_from_bytes(b"".join(attrs["file"].chunks()))
+        return document_from_object(attrs["workflow"])
+    except WorkflowFormatError as exc:
+        error = {"detail": exc.message}
+        if exc.obj is not None:
+            error["object"] = exc.obj
+        raise ValidationError(error) from None
+
+
+class PublishedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    revision = serializers.CharField()
+
+
+def _published(workflow, revision) -> dict:
+    return {"id": workflow.pk, "name": workflow.name, "revision": revision.sha}
+
+
+class WorkflowPublishApi(APIView):
+    """New workflow: `{name, workflow, message?, requirements?}` or multipart `file` (name defaults to the file's)."""
+
+    @extend_schema(request=PublishInputSerializer, responses={201: PublishedSerializer})
+    def post(self, request):
+        data = PublishInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attrs = data.validated_data
+        if "base_revision" in attrs:
+            raise ValidationError({"base_revision": ["a new workflow has no base revision; publish to /publish/<id>"]})
+        name = attrs.get("name") or (attrs["file"].name.rsplit(".", 1)[0][:200] if "file" in attrs else "")
+        if not name:
+            raise ValidationError({"name": ["a new workflow needs a name"]})
+        document = _document(attrs)
+        workflow, revision = workflow_publish(
+            user=request.user,
+            document=document,
+            name=name,
+            message=attrs["message"] or f"Create {name}",
+            requirements=attrs.get("requirements"),
+        )
+        return Response(_published(workflow, revision), status=status.HTTP_201_CREATED)
+
+
+class WorkflowPublishRevisionApi(APIView):
+    """New revision: same body; `base_revision` (optional) must be the latest revision, else 409."""
+
+    @extend_schema(request=PublishInputSerializer, responses={201: PublishedSerializer})
+    def post(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(user=request.user, workflow_id=workflow_id)
+        data = PublishInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attrs = data.validated_data
+        document = _document(attrs)
+        workflow, revision = workflow_publish(
+            user=request.user,
+            document=document,
+            workflow=workflow,
+            name=attrs.get("name"),
+            message=attrs["message"] or "Update",
+            requirements=attrs.get("requirements"),
+            base_revision=(attrs.get("base_revision") or "").lower() or None,
+        )
+        return Response(_published(workflow, revision), status=status.HTTP_201_CREATED)
+
+
+class WorkflowGetApi(APIView):
+    """The `.nc` object exactly as published (byte for byte); its revision is in `X-Nodeworks-Revision`."""
+
+    @extend_schema(parameters=[REVISION_PARAM], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(user=request.user, workflow_id=workflow_id)
+        sha = selectors.revision_resolve(workflow=workflow, revision=request.query_params.get("revision"))
+        response = HttpResponse(selectors.workflow_file(workflow=workflow, sha=sha), content_type="application/json")
+        response["X-Nodeworks-Revision"] = sha
+        return response
+
+
+class WorkflowDetailApi(APIView):
+    """Metadata of a workflow at a revision, with its default requirements (requirements.json)."""
+
+    class OutputSerializer(WorkflowOutputSerializer):
+        requirements = serializers.JSONField()
+        revision = serializers.CharField()
+
+        class Meta(WorkflowOutputSerializer.Meta):
+            fields = [*WorkflowOutputSerializer.Meta.fields, "requirements"]
+
+    @extend_schema(parameters=[REVISION_PARAM], responses={200: OutputSerializer})
+    def get(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(user=request.user, workflow_id=workflow_id)
+        sha = selectors.revision_resolve(workflow=workflow, revision=request.query_params.get("revision"))
+        workflow.revision = sha
+        workflow.requirements = selectors.workflow_requirements(workflow=workflow, sha=sha)
+        return Response(self.OutputSerializer(workflow).data)
+
+
+class WorkflowHistoryApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        revision = serializers.CharField(source="sha")
+        message = serializers.CharField()
+        author = serializers.CharField(source="author_name")
+        email = serializers.CharField(source="author_email")
+        time = serializers.DateTimeField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description="newest first; default 100, at most 1000")],
+        responses={200: OutputSerializer(many=True)},
+    )
+    def get(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(user=request.user, workflow_id=workflow_id)
+        limit = serializers.IntegerField(min_value=1, max_value=1000).run_validation(
+            request.query_params.get("limit", 100)
+        )
+        revisions = selectors.workflow_history(workflow=workflow, limit=limit)
+        return Response(self.OutputSerializer(revisions, many=True).data)
+
+
+class WorkflowDeleteApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(user=request.user, workflow_id=workflow_id)
+        workflow_delete(workflow=workflow)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WorkflowPlanApi(APIView):
+    """The DAG plan of a revision: topological `order`, `levels`, and each node's `critical_path` (its priority)."""
+
+    @extend_schema(parameters=[REVISION_PARAM], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, workflow_id: int):
+        workflow = selectors.workflow_get(user=request.user, workflow_id=workflow_id)
+        sha = selectors.revision_resolve(workflow=workflow, revision=request.query_params.get("revision"))
+        plan = selectors.workflow_graph(workflow=workflow, sha=sha).plan()
+        return Response({"workflow": workflow.pk, "revision": sha, **plan.as_dict()})
+
+

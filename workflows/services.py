@@ -1,0 +1,79 @@
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import APIException
+
+from workflows import git_store
+from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE, Document, requirements_to_bytes
+from workflows.models import Revision, Workflow
+
+
+class StaleRevision(APIException):
+    status_code = 409
+    default_code = "stale_revision"
+
+
+def _author(user) -> tuple[str, str]:
+    return user.get_full_name() or user.username, user.email or f"{user.username}@users.nodeworks.invalid"
+
+
+@transaction.atomic
+def workflow_publish(
+    *,
+    user,
+    document: Document,
+    message: str,
+    name: str | None = None,
+    requirements: dict | None = None,
+    workflow: Workflow | None = None,
+    base_revision: str | None = None,
+) -> tuple[Workflow, Revision]:
+    """Creates a workflow or a new revision of it: one git commit and one Revision row.
+
+    The workflow row is locked around the commit, so concurrent publishes of one workflow
+    queue up and each commits on top of the previous one; none is lost.
+    """
+    if workflow is None:
+        if not name:
+            raise ValueError("a new workflow needs a name")
+        workflow = Workflow.objects.create(owner=user, name=name)
+        previous_requirements = b"{}\n"
+    else:
+        workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        if base_revision and base_revision != workflow.head_revision:
+            raise StaleRevision(
+                f"base_revision {base_revision} is not the latest revision {workflow.head_revision}; "
+                "get the latest, merge your change and publish again"
+            )
+        previous_requirements = git_store.read_file(
+            repo_key=str(workflow.repo_key), sha=workflow.head_revision, name=REQUIREMENTS_FILE
+        )
+
+    author_name, author_email = _author(user)
+    sha = git_store.commit_files(
+        repo_key=str(workflow.repo_key),
+        files={
+            WORKFLOW_FILE: document.content,
+            REQUIREMENTS_FILE: previous_requirements if requirements is None else requirements_to_bytes(requirements),
+        },
+        message=message,
+        author_name=author_name,
+        author_email=author_email,
+        parent=workflow.head_revision or None,
+    )
+    node_count = len(document.graph.nodes)
+    workflow.head_revision = sha
+    workflow.node_count = node_count
+    workflow.updated = timezone.now()
+    if name:
+        workflow.name = name
+    workflow.save(update_fields=["head_revision", "node_count", "updated", "name"])
+    revision = Revision.objects.create(workflow=workflow, sha=sha, message=message, author=user, node_count=node_count)
+    return workflow, revision
+
+
+@transaction.atomic
+def workflow_delete(*, workflow: Workflow) -> None:
+    repo_key = str(workflow.repo_key)
+    workflow.delete()
+    # Only once the row is really gone: a rolled-back delete must keep its history.
+    transaction.on_commit(lambda: git_store.delete_repo(repo_key=repo_key))
