@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the whole system on this machine: installs into .venv, migrates (SQLite under ./data unless
+# DATABASE_URL is set), creates an admin and a sample workflow, starts the background worker and
+# serves the API, the admin and the web app on http://127.0.0.1:8000 until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/ensure-venv.sh
+ensure_venv
+
+HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8000}"
+PY=.venv/bin/python
+$PY manage.py migrate --no-input -v0
+$PY manage.py ensure_admin
+$PY manage.py load_sample ../shared/nodeworks-samples/node_ex.nc --user admin --name "node_ex sample" 2>/dev/null \
+    || $PY manage.py load_sample scripts/samples/worked_example.nc --user admin --name "worked example"
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+echo "==> background worker (django-q2)"
+$PY manage.py qcluster &
+pids+=($!)
+
+echo "==> serving on http://$HOST:$PORT  (API docs: /api/v1/docs, admin: /admin/)"
+# Threaded workers: a runner's long-poll holds a thread, never a whole process.
+.venv/bin/gunicorn nodeworks_server.wsgi:application --bind "$HOST:$PORT" \
+    --workers 2 --worker-class gthread --threads 16 --access-logfile - &
+pids+=($!)
+wait -n "${pids[@]}"
