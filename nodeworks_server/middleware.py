@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.http import JsonResponse
 
+ARTIFACT_UPLOAD_PATH = "/api/v1/runners/artifacts"
+
 
 class BodySizeLimitMiddleware:
     """Refuses oversized request bodies from Content-Length alone, before a byte is read.
@@ -21,7 +23,8 @@ class BodySizeLimitMiddleware:
             return JsonResponse({"detail": "Content-Length must be an integer."}, status=400)
         if length < 0:
             return JsonResponse({"detail": "Content-Length must not be negative."}, status=400)
-        limit = settings.MAX_BODY_BYTES
+        # Artifacts are files, not documents: they stream to disk and have their own, larger cap.
+        limit = settings.MAX_ARTIFACT_BYTES if request.path == ARTIFACT_UPLOAD_PATH else settings.MAX_BODY_BYTES
         if length > limit:
             return JsonResponse(
                 {"detail": f"request body of {length} bytes exceeds the limit of {limit} bytes."},

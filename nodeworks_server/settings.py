@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from nodeworks_server.env import (
     database_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -184,3 +185,17 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Execution engine timings (seconds). Tests shorten them through the same settings.
+LEASE_TTL_S = env_float("NODEWORKS_LEASE_TTL_S", 60.0)
+RUNNER_HEARTBEAT_INTERVAL_S = env_float("NODEWORKS_HEARTBEAT_INTERVAL_S", 15.0)
+LEASE_MAX_WAIT_S = env_float("NODEWORKS_LEASE_MAX_WAIT_S", 30.0)
+LEASE_POLL_INTERVAL_S = env_float("NODEWORKS_LEASE_POLL_INTERVAL_S", 0.25)
+LEASE_MAX_TASKS = env_int("NODEWORKS_LEASE_MAX_TASKS", 100)
+MAX_LOST_LEASES = env_int("NODEWORKS_MAX_LOST_LEASES", 3)
+RETRY_BACKOFF_BASE_S = env_float("NODEWORKS_RETRY_BACKOFF_BASE_S", 5.0)
+RETRY_BACKOFF_CAP_S = env_float("NODEWORKS_RETRY_BACKOFF_CAP_S", 300.0)
+REAPER_INTERVAL_S = env_float("NODEWORKS_REAPER_INTERVAL_S", 5.0)
+MAX_LOG_BYTES = env_int("NODEWORKS_MAX_LOG_BYTES", 10 * 1024 * 1024)
+MAX_ARTIFACT_BYTES = env_int("NODEWORKS_MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
+RUNNER_PROTOCOL_VERSIONS = ("1",)

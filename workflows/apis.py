@@ -12,7 +12,7 @@ from workflows import selectors
 from workflows.documents import Document, document_from_bytes, document_from_object
 from workflows.models import Workflow
 from workflows.nodeworks_format import WorkflowFormatError, validate_requirements
-from workflows.services import workflow_delete, workflow_publish
+from workflows.services.publishing import workflow_delete, workflow_publish
 
 REVISION_PARAM = OpenApiParameter("revision", str, description="a revision sha (≥ 7 hex digits); latest when absent")
 

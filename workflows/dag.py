@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["CycleError", "Plan", "plan"]
+__all__ = ["CycleError", "Plan", "descendants", "plan"]
 
 
 class CycleError(ValueError):
@@ -132,3 +132,18 @@ def _find_cycle(
     if any((a, b) not in edges for a, b in itertools.pairwise(cycle)):
         cycle.reverse()
     return [names[i] for i in cycle]
+
+
+def descendants(edges: Iterable[tuple[str, str]] | Iterable[tuple[int, int]], start) -> set:
+    """Every node reachable from `start` along the edges (not `start` itself); iterative."""
+    children: dict = {}
+    for parent, child in edges:
+        children.setdefault(parent, []).append(child)
+    seen: set = set()
+    stack = list(children.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(children.get(node, ()))
+    return seen

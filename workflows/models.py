@@ -40,3 +40,174 @@ class Revision(models.Model):
 
     def __str__(self):
         return f"{self.workflow_id}@{self.sha[:10]}"
+
+
+class RunState(models.TextChoices):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Run(models.Model):
+    """One execution of one revision of a workflow."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    revision = models.CharField(max_length=40)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.RUNNING, db_index=True)
+    input_overrides = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    FINAL_STATES = (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["workflow", "-created"])]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.workflow_id}@{self.revision[:10]} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == RunState.RUNNING
+
+
+class TaskState(models.TextChoices):
+    PENDING = "pending"
+    QUEUED = "queued"
+    LEASED = "leased"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UPSTREAM_FAILED = "upstream_failed"
+
+
+FINAL_TASK_STATES = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED, TaskState.UPSTREAM_FAILED)
+UNFINISHED_TASK_STATES = (TaskState.PENDING, TaskState.QUEUED, TaskState.LEASED, TaskState.RUNNING)
+HELD_TASK_STATES = (TaskState.LEASED, TaskState.RUNNING)
+
+
+class TagSet(models.Model):
+    """A distinct set of required tags. Tasks point at one, so "tags ⊆ runner tags" becomes an
+    indexed `tagset_id IN (...)` over this small table, on SQLite as on PostgreSQL."""
+
+    key = models.CharField(max_length=2000, unique=True)  # sorted tags joined by ","
+    tags = models.JSONField(default=list)
+
+    def __str__(self):
+        return self.key or "(no tags)"
+
+
+class Task(models.Model):
+    """One node of one run: a row of the queue while queued, a lease while leased or running."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tasks")
+    # Denormalised from run.workflow.owner: the lease query filters on it without a join.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    node = models.CharField(max_length=255)  # the node's uniquename
+    path = models.JSONField(default=list)
+    node_data = models.JSONField(default=dict)  # the node object, input overrides applied
+    # {input terminal: [[source node, source terminal, feedback], ...]} in file order of connections.
+    input_sources = models.JSONField(default=dict)
+    requirements = models.JSONField(default=dict)  # workflow defaults overridden by the node's own
+    executor = models.CharField(max_length=16, default="local")
+    tagset = models.ForeignKey(TagSet, on_delete=models.PROTECT, related_name="+")
+    priority = models.FloatField(default=1.0)  # remaining critical path: the longest goes first
+    state = models.CharField(max_length=16, choices=TaskState.choices, default=TaskState.PENDING)
+    pending_parents = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveIntegerField(default=1)
+    failures = models.PositiveIntegerField(default=0)
+    lost_leases = models.PositiveIntegerField(default=0)
+    max_retries = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)  # retry backoff
+    cancel_requested = models.BooleanField(default=False)
+    lease_id = models.UUIDField(null=True, blank=True, unique=True)
+    runner = models.ForeignKey("runners.Runner", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    queued_at = models.DateTimeField(null=True, blank=True)
+    leased_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    outputs = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # The lease whose result was accepted last, so a resent result gets the stored outcome.
+    finished_lease_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "-priority", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "node"], name="unique_task_per_run_node")]
+        indexes = [
+            # The queue: only queued rows, in the order leases take them.
+            models.Index(fields=["-priority", "id"], condition=models.Q(state="queued"), name="task_queue_idx"),
+            # The reaper: held leases by expiry.
+            models.Index(
+                fields=["expires_at"], condition=models.Q(state__in=["leased", "running"]), name="task_lease_expiry_idx"
+            ),
+            models.Index(fields=["run", "state"]),
+            # "Is this run done?" after every result: a lookup, not a scan of the run's finished tasks.
+            models.Index(
+                fields=["run"],
+                condition=models.Q(state__in=["pending", "queued", "leased", "running"]),
+                name="task_unfinished_idx",
+            ),
+            models.Index(fields=["finished_lease_id"], name="task_finished_lease_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.node} (run {self.run_id}, {self.state})"
+
+
+class TaskDependency(models.Model):
+    """parent → child along non-feedback connections; duplicates collapsed (one row per pair)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    parent = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="child_links")
+    child = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="parent_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["parent", "child"], name="unique_task_dependency")]
+
+    def __str__(self):
+        return f"{self.parent_id} → {self.child_id}"
+
+
+class TaskLog(models.Model):
+    """A task attempt's log. `size` counts UTF-8 bytes and is the offset the next chunk must carry."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="logs")
+    attempt = models.PositiveIntegerField()
+    data = models.TextField(blank=True, default="")
+    size = models.PositiveBigIntegerField(default=0)
+    truncated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["attempt"]
+        constraints = [models.UniqueConstraint(fields=["task", "attempt"], name="unique_log_per_attempt")]
+
+    def __str__(self):
+        return f"log of task {self.task_id}, attempt {self.attempt}"
+
+
+class Artifact(models.Model):
+    """A file a task produced, stored under DATA_DIR/artifacts/<id> (a server-chosen key)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="artifacts")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    attempt = models.PositiveIntegerField()
+    runner = models.ForeignKey("runners.Runner", on_delete=models.SET_NULL, null=True, related_name="+")
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self):
+        return f"{self.name} ({self.id})"

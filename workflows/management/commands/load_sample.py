@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from workflows.documents import document_from_bytes
 from workflows.models import Workflow
 from workflows.nodeworks_format import WorkflowFormatError
-from workflows.services import workflow_publish
+from workflows.services.publishing import workflow_publish
 
 
 class Command(BaseCommand):

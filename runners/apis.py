@@ -1,0 +1,139 @@
+"""The runner protocol (SPEC.md, "The runner protocol"): thin views over runners/services.py."""
+
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from nodeworks_server.parsers import LimitedJSONParser
+from runners import services
+from runners.authentication import RunnerProtocolMixin
+from workflows.nodeworks_format import EXECUTORS
+
+STALE = status.HTTP_409_CONFLICT
+
+
+class LeaseApi(RunnerProtocolMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        max_tasks = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+        wait_s = serializers.FloatField(min_value=0, max_value=30, default=0)
+        executors = serializers.ListField(child=serializers.ChoiceField(EXECUTORS), max_length=len(EXECUTORS))
+        last_finished = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000, default=list)
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tasks = services.lease_tasks(runner=request.auth, **data.validated_data)
+        return Response({"tasks": tasks})
+
+
+class HeartbeatApi(RunnerProtocolMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        lease_ids = serializers.ListField(child=serializers.UUIDField(), max_length=10_000)
+        running = serializers.DictField(child=serializers.DictField(), required=False, default=dict)
+
+        def validate_running(self, running):
+            try:
+                return {serializers.UUIDField().to_internal_value(key): value for key, value in running.items()}
+            except ValidationError:
+                raise ValidationError("keys of `running` must be lease ids") from None
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        answer = services.lease_heartbeat(runner=request.auth, **data.validated_data)
+        body = {"leases": answer.leases, "expires_at": answer.expires_at, "shutdown": answer.shutdown}
+        # Every lease named is stale: the call as a whole is refused (and changed nothing).
+        all_lost = answer.leases and all(state == "lost" for state in answer.leases.values())
+        return Response(body, status=STALE if all_lost else status.HTTP_200_OK)
+
+
+class LogsApi(RunnerProtocolMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        lease_id = serializers.UUIDField()
+        offset = serializers.IntegerField(min_value=0)
+        data = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=4 * 1024 * 1024)
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            next_offset = services.log_append(runner=request.auth, **data.validated_data)
+        except services.LeaseNotCurrent as exc:
+            return Response({"detail": str(exc)}, status=STALE)
+        except ValueError as exc:
+            raise ValidationError({"offset": [str(exc)]}) from None
+        return Response({"next_offset": next_offset})
+
+
+class ArtifactUploadApi(RunnerProtocolMixin, APIView):
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        lease_id = serializers.UUIDField()
+        name = serializers.RegexField(r"^[^/\\\x00]{1,255}$", help_text="a file name, no path")
+        file = serializers.FileField(allow_empty_file=True)
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            artifact = services.artifact_store(
+                runner=request.auth,
+                lease_id=data.validated_data["lease_id"],
+                name=data.validated_data["name"],
+                upload=upload,
+                content_type=getattr(upload, "content_type", "") or "",
+            )
+        except services.LeaseNotCurrent as exc:
+            return Response({"detail": str(exc)}, status=STALE)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return Response({"id": str(artifact.id), "sha256": artifact.sha256, "size": artifact.size}, status=201)
+
+
+class ArtifactDownloadApi(RunnerProtocolMixin, APIView):
+    def get(self, request, artifact_id):
+        artifact = services.artifact_for_runner(runner=request.auth, artifact_id=artifact_id)
+        if artifact is None:
+            raise NotFound(f"artifact {artifact_id} not found")
+        response = FileResponse(open(services.artifact_path(artifact.id), "rb"), content_type=artifact.content_type)  # noqa: SIM115 (FileResponse closes it)
+        response["X-Content-SHA256"] = artifact.sha256
+        return response
+
+
+class ResultsApi(RunnerProtocolMixin, APIView):
+    parser_classes = [LimitedJSONParser]
+
+    class ResultSerializer(serializers.Serializer):
+        lease_id = serializers.UUIDField()
+        state = serializers.ChoiceField(["succeeded", "failed", "cancelled"])
+        outputs = serializers.DictField(required=False, default=dict)
+        error = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+        started = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        finished = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    class InputSerializer(serializers.Serializer):
+        results = serializers.ListField(min_length=1, max_length=1000)
+
+    @extend_schema(request=InputSerializer)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        results = self.ResultSerializer(data=data.validated_data["results"], many=True)
+        results.is_valid(raise_exception=True)
+        answers, next_tasks = services.results_report(runner=request.auth, results=results.validated_data)
+        body = {
+            "results": [{key: value for key, value in vars(a).items() if value is not None} for a in answers],
+            "next": next_tasks,
+        }
+        all_stale = all(not answer.accepted for answer in answers)
+        return Response(body, status=STALE if all_stale else status.HTTP_200_OK)

@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_digest
+from runners.models import Runner
+
+
+class RunnerAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Runner nwr_...`, accepted only on runner endpoints. `request.auth` is the Runner."""
+
+    keyword = "Runner"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Runner header must be 'Runner <token>'.")
+        try:
+            key = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Invalid runner token.") from None
+        if not key.startswith(RUNNER_TOKEN_PREFIX):
+            raise exceptions.AuthenticationFailed("Not a runner token (expected the nwr_ prefix).")
+        runner = Runner.objects.select_related("owner").filter(token_digest=secret_digest(key)).first()
+        if runner is None or not runner.owner.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or revoked runner token.")
+        _touch(runner)
+        return runner.owner, runner
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+def _touch(runner: Runner) -> None:
+    now = timezone.now()
+    # Every call counts as contact, but one write a second is plenty for "online".
+    if runner.last_contact is None or (now - runner.last_contact).total_seconds() >= 1:
+        Runner.objects.filter(pk=runner.pk).update(last_contact=now)
+        runner.last_contact = now
+
+
+class RunnerProtocolMixin:
+    """Runner endpoints: runner tokens only, and a protocol version this server speaks (else 426)."""
+
+    authentication_classes = [RunnerAuthentication]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not isinstance(request.auth, Runner):
+            raise exceptions.NotAuthenticated("runner endpoints take `Authorization: Runner nwr_...`")
+        version = request.headers.get("X-Nodeworks-Protocol", "")
+        if version not in settings.RUNNER_PROTOCOL_VERSIONS:
+            raise UnsupportedProtocol(
+                f"protocol version {version or '(none)'} is not spoken here; "
+                f"send X-Nodeworks-Protocol: one of {', '.join(settings.RUNNER_PROTOCOL_VERSIONS)}"
+            )
+
+
+class UnsupportedProtocol(exceptions.APIException):
+    status_code = 426
+    default_code = "upgrade_required"

@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Runner(models.Model):
+    """A registered compute host. It takes only its owner's tasks, unless an admin's runner is shared."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runners")
+    name = models.CharField(max_length=100)
+    tags = models.JSONField(default=list)
+    executors = models.JSONField(default=list)
+    token_digest = models.CharField(max_length=64, unique=True)
+    token_hint = models.CharField(max_length=12)
+    # Sharing is honoured only for runners whose owner is staff: a user's host runs only their own code.
+    shared_with_all = models.BooleanField(default=False)
+    shared_with = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_runners")
+    paused = models.BooleanField(default=False, help_text="leases nothing new; running tasks go on")
+    shutdown_requested = models.BooleanField(default=False, help_text="told to finish its work and exit")
+    version = models.CharField(max_length=50, blank=True, default="")
+    hostname = models.CharField(max_length=255, blank=True, default="")
+    last_contact = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return f"{self.name} (#{self.pk})"
+
+    @property
+    def is_online(self) -> bool:
+        window = 2 * settings.RUNNER_HEARTBEAT_INTERVAL_S
+        return self.last_contact is not None and (timezone.now() - self.last_contact).total_seconds() <= window
+
+    @property
+    def status(self) -> str:
+        if self.shutdown_requested:
+            return "draining" if self.is_online else "offline"
+        if not self.is_online:
+            return "offline"
+        return "paused" if self.paused else "online"

@@ -1,0 +1,392 @@
+"""Runner registration, leases of task rows, heartbeats, logs, artifacts, results and lease expiry."""
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, UUIDField, Value, When
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
+from runners.models import Runner
+from workflows import queue_events
+from workflows.inputs import assemble_inputs
+from workflows.models import HELD_TASK_STATES, Artifact, Run, RunState, TagSet, Task, TaskLog, TaskState
+from workflows.services import tasks as task_outcomes
+
+
+class LeaseNotCurrent(Exception):
+    """The lease named is not the task's current lease (expired, re-queued, or another runner's)."""
+
+
+# ---------------------------------------------------------------- registration
+
+
+@transaction.atomic
+def runner_register(*, user, name: str, tags: list[str], executors: list[str]) -> tuple[Runner, str]:
+    plaintext, digest = secret_new(RUNNER_TOKEN_PREFIX)
+    runner = Runner.objects.create(
+        owner=user,
+        name=name,
+        tags=sorted(set(tags)),
+        executors=sorted(set(executors)),
+        token_digest=digest,
+        token_hint=plaintext[:8],
+    )
+    return runner, plaintext
+
+
+def runner_revoke_token(*, runner: Runner) -> None:
+    """The runner's token stops working at once; only re-registering gives a new one."""
+    _, digest = secret_new(RUNNER_TOKEN_PREFIX)
+    Runner.objects.filter(pk=runner.pk).update(token_digest=digest, token_hint="revoked")
+
+
+# ---------------------------------------------------------------- leases
+
+
+def _owner_filter(runner: Runner) -> Q:
+    """Whose tasks this runner may take: its owner's, or, for an admin's runner, those it is shared with."""
+    if runner.owner.is_staff and runner.shared_with_all:
+        return Q()
+    if runner.owner.is_staff:
+        return Q(owner_id__in=[runner.owner_id, *runner.shared_with.values_list("pk", flat=True)])
+    return Q(owner_id=runner.owner_id)
+
+
+def _fitting_tagsets(runner: Runner) -> list[int]:
+    tags = set(runner.tags)
+    return [pk for pk, needed in TagSet.objects.values_list("pk", "tags") if set(needed) <= tags]
+
+
+def _claim(runner: Runner, *, max_tasks: int, executors: list[str], only: tuple[int, ...] | None = None) -> list[Task]:
+    """Leases up to `max_tasks` queued tasks that fit the runner, highest priority first.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent leases pass each other instead of queueing
+    on the same rows. SQLite: the IMMEDIATE transaction holds the database's write lock from the
+    SELECT on. Either way the UPDATE is conditional on `state = queued`, and only the rows that
+    came back with our lease ids are ours.
+    """
+    offered = [executor for executor in executors if executor in runner.executors]
+    if not offered or max_tasks < 1:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = (
+            Task.objects.filter(_owner_filter(runner), state=TaskState.QUEUED, executor__in=offered)
+            .filter(tagset_id__in=_fitting_tagsets(runner))
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            .order_by("-priority", "id")
+        )
+        if only is not None:
+            candidates = candidates.filter(pk__in=only)
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        ids = list(candidates.values_list("pk", flat=True)[:max_tasks])
+        if not ids:
+            return []
+        leases = {pk: uuid.uuid4() for pk in ids}
+        Task.objects.filter(pk__in=ids, state=TaskState.QUEUED).update(
+            state=TaskState.LEASED,
+            lease_id=Case(*(When(pk=pk, then=Value(lease)) for pk, lease in leases.items()), output_field=UUIDField()),
+            runner=runner,
+            leased_at=now,
+            expires_at=now + timedelta(seconds=settings.LEASE_TTL_S),
+            started=None,
+        )
+        tasks = list(Task.objects.filter(lease_id__in=leases.values()).select_related("run").order_by("-priority", "id"))
+        Run.objects.filter(pk__in={task.run_id for task in tasks}, started__isnull=True).update(started=now)
+    return tasks
+
+
+def _feedback_value(task: Task, source_node: str, source_terminal: str):
+    """The source's value in the latest earlier run of the workflow where it succeeded, else the file's."""
+    previous = (
+        Task.objects.filter(
+            run__workflow_id=task.run.workflow_id,
+            run__created__lt=task.run.created,
+            node=source_node,
+            state=TaskState.SUCCEEDED,
+        )
+        .order_by("-run__created")
+        .values_list("outputs", flat=True)
+        .first()
+    )
+    if previous is not None and source_terminal in previous:
+        return previous[source_terminal]
+    saved = Task.objects.filter(run_id=task.run_id, node=source_node).values_list("node_data", flat=True).first()
+    return ((saved or {}).get("terminals", {}).get(source_terminal) or {}).get("value")
+
+
+def task_payloads(tasks: list[Task]) -> list[dict]:
+    """What a runner needs to execute each task, with inputs computed from upstream outputs."""
+    wanted = Q(pk__in=[])
+    for task in tasks:
+        parents = {src for sources in task.input_sources.values() for src, _, feedback in sources if not feedback}
+        if parents:
+            wanted |= Q(run_id=task.run_id, node__in=parents)
+    outputs: dict[tuple[int, str], dict] = {
+        (run_id, node): values or {}
+        for run_id, node, values in Task.objects.filter(wanted).values_list("run_id", "node", "outputs")
+    }
+    payloads = []
+    for task in tasks:
+        feedback = {
+            (src, terminal): _feedback_value(task, src, terminal)
+            for sources in task.input_sources.values()
+            for src, terminal, is_feedback in sources
+            if is_feedback
+        }
+        upstream = {node: values for (run_id, node), values in outputs.items() if run_id == task.run_id}
+        payloads.append(
+            {
+                "task_id": task.pk,
+                "lease_id": str(task.lease_id),
+                "attempt": task.attempt,
+                "run_id": task.run_id,
+                "workflow_id": task.run.workflow_id,
+                "revision": task.run.revision,
+                "node": task.node_data,
+                "inputs": assemble_inputs(
+                    node=task.node_data, sources=task.input_sources, upstream=upstream, feedback=feedback
+                ),
+                "requirements": task.requirements,
+                "expires_at": task.expires_at.isoformat(),
+            }
+        )
+    return payloads
+
+
+_last_reap = 0.0
+
+
+def _reap_if_due() -> None:
+    """Expired leases count as free to a lease call: reap them first, at most every REAPER_INTERVAL_S per process."""
+    global _last_reap
+    if time.monotonic() - _last_reap >= settings.REAPER_INTERVAL_S:
+        _last_reap = time.monotonic()
+        lease_reap()
+
+
+def lease_tasks(
+    *, runner: Runner, max_tasks: int, wait_s: float, executors: list[str], last_finished: list[int] | None = None
+) -> list[dict]:
+    """Long-poll: returns as soon as tasks fit, or an empty list after `wait_s`.
+
+    Waits on an in-process condition with a polling timeout, so a thread (not a process) waits,
+    and a task queued by another server process is seen within LEASE_POLL_INTERVAL_S.
+    """
+    deadline = time.monotonic() + max(0.0, min(wait_s, settings.LEASE_MAX_WAIT_S))
+    max_tasks = min(max_tasks, settings.LEASE_MAX_TASKS)
+    while True:
+        generation = queue_events.current_generation()
+        runner.refresh_from_db(fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"])
+        tasks: list[Task] = []
+        if not (runner.paused or runner.shutdown_requested):
+            _reap_if_due()
+            if last_finished:
+                # Chain affinity: the successors of what this runner just finished come first.
+                successors = tuple(
+                    Task.objects.filter(parent_links__parent_id__in=last_finished, state=TaskState.QUEUED)
+                    .values_list("pk", flat=True)[:max_tasks]
+                )
+                if successors:
+                    tasks = _claim(runner, max_tasks=max_tasks, executors=executors, only=successors)
+            if len(tasks) < max_tasks:
+                tasks += _claim(runner, max_tasks=max_tasks - len(tasks), executors=executors)
+        remaining = deadline - time.monotonic()
+        if tasks or remaining <= 0:
+            return task_payloads(tasks)
+        queue_events.wait_for_queued(generation, timeout=min(settings.LEASE_POLL_INTERVAL_S, remaining))
+
+
+# ---------------------------------------------------------------- heartbeats, logs, artifacts
+
+
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    leases: dict[str, str]
+    expires_at: datetime
+    shutdown: bool
+
+
+@transaction.atomic
+def lease_heartbeat(*, runner: Runner, lease_ids: list[uuid.UUID], running: dict[uuid.UUID, dict]) -> HeartbeatAnswer:
+    """Extends the runner's current leases; answers ok, cancel (stop it and report) or lost (stop it, don't report).
+
+    The update comes first and the answers are read after it, so a lease the reaper takes at the
+    same moment is answered "lost", never "ok".
+    """
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.LEASE_TTL_S)
+    current = Task.objects.filter(lease_id__in=lease_ids, runner=runner, state__in=HELD_TASK_STATES, expires_at__gte=now)
+    current.update(expires_at=expires)
+    Task.objects.filter(lease_id__in=list(running), runner=runner, state=TaskState.LEASED, expires_at=expires).update(
+        state=TaskState.RUNNING, started=now
+    )
+    held = {
+        lease: "cancel" if cancel or run_state != RunState.RUNNING else "ok"
+        for lease, cancel, run_state in Task.objects.filter(
+            lease_id__in=lease_ids, runner=runner, state__in=HELD_TASK_STATES, expires_at=expires
+        ).values_list("lease_id", "cancel_requested", "run__state")
+    }
+    runner.refresh_from_db(fields=["shutdown_requested"])
+    return HeartbeatAnswer(
+        leases={str(lease): held.get(lease, "lost") for lease in lease_ids},
+        expires_at=expires,
+        shutdown=runner.shutdown_requested,
+    )
+
+
+def current_task(*, runner: Runner, lease_id: uuid.UUID) -> Task:
+    task = Task.objects.select_related("run").filter(lease_id=lease_id, runner=runner).first()
+    if task is None or task.state not in HELD_TASK_STATES or task.expires_at < timezone.now():
+        raise LeaseNotCurrent(f"lease {lease_id} is not current")
+    return task
+
+
+def _log_append(log: TaskLog, *, offset: int, chunk: bytes) -> int:
+    """Idempotent by offset: bytes below the stored size were received before and are skipped."""
+    if offset > log.size:
+        raise ValueError(f"offset {offset} is past the {log.size} bytes received; send the missing bytes first")
+    fresh = chunk[log.size - offset :]
+    if not fresh:
+        return log.size
+    room = max(0, settings.MAX_LOG_BYTES - len(log.data.encode("utf-8")))
+    kept = fresh[:room].decode("utf-8", errors="ignore")
+    truncated = len(fresh) > room
+    # Conditional on the size we read, so two concurrent retries of one chunk store it once.
+    updated = TaskLog.objects.filter(pk=log.pk, size=log.size).update(
+        data=Concat(F("data"), Value(kept)) if kept else F("data"),
+        size=F("size") + len(fresh),
+        truncated=truncated or log.truncated,
+    )
+    if not updated:
+        log.refresh_from_db()
+        return _log_append(log, offset=offset, chunk=chunk)
+    return log.size + len(fresh)
+
+
+@transaction.atomic
+def log_append(*, runner: Runner, lease_id: uuid.UUID, offset: int, data: str) -> int:
+    task = current_task(runner=runner, lease_id=lease_id)
+    log, _ = TaskLog.objects.get_or_create(task=task, attempt=task.attempt)
+    return _log_append(log, offset=offset, chunk=data.encode("utf-8"))
+
+
+def artifact_path(artifact_id: uuid.UUID) -> Path:
+    return Path(settings.DATA_DIR) / "artifacts" / str(artifact_id)[:2] / str(artifact_id)
+
+
+def artifact_store(*, runner: Runner, lease_id: uuid.UUID, name: str, upload, content_type: str) -> Artifact:
+    """Streams the upload to a server-chosen path, hashing as it goes; nothing is kept on any failure."""
+    task = current_task(runner=runner, lease_id=lease_id)
+    artifact_id = uuid.uuid4()
+    path = artifact_path(artifact_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "xb") as out:
+            for chunk in upload.chunks():
+                size += len(chunk)
+                if size > settings.MAX_ARTIFACT_BYTES:
+                    raise ValueError(f"artifact exceeds the limit of {settings.MAX_ARTIFACT_BYTES} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+        with transaction.atomic():
+            current_task(runner=runner, lease_id=lease_id)  # still current after a long upload?
+            return Artifact.objects.create(
+                id=artifact_id,
+                task=task,
+                owner_id=task.owner_id,
+                attempt=task.attempt,
+                runner=runner,
+                name=name,
+                size=size,
+                sha256=digest.hexdigest(),
+                content_type=content_type or "application/octet-stream",
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def artifact_for_runner(*, runner: Runner, artifact_id: uuid.UUID) -> Artifact | None:
+    """Upstream artifacts a runner may fetch: those of owners whose tasks it may take."""
+    return Artifact.objects.filter(_owner_filter(runner), pk=artifact_id).first()
+
+
+# ---------------------------------------------------------------- results and expiry
+
+
+@dataclass(frozen=True)
+class ResultAnswer:
+    lease_id: str
+    accepted: bool
+    state: str | None = None
+    reason: str | None = None
+    duplicate: bool = False
+
+
+def result_report(
+    *, runner: Runner, lease_id: uuid.UUID, state: str, outputs: dict, error: str, started, finished
+) -> tuple[ResultAnswer, tuple[int, ...]]:
+    task = (
+        Task.objects.select_related("run")
+        .filter(Q(lease_id=lease_id) | Q(finished_lease_id=lease_id), runner=runner)
+        .first()
+    )
+    if task is None:
+        return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current (expired, re-queued or not yours)"), ()
+    if task.finished_lease_id == lease_id:
+        # Sent twice: the stored outcome, once.
+        return ResultAnswer(str(lease_id), accepted=True, state=task.state, duplicate=True), ()
+    if task.state not in HELD_TASK_STATES:
+        return ResultAnswer(str(lease_id), accepted=False, reason=f"task is {task.state}"), ()
+    finished = finished or timezone.now()
+    if state == TaskState.SUCCEEDED:
+        outcome = task_outcomes.task_succeed(task=task, outputs=outputs, started=started, finished=finished)
+    elif state == TaskState.FAILED:
+        outcome = task_outcomes.task_fail(task=task, error=error or "failed", started=started, finished=finished)
+    else:
+        outcome = task_outcomes.task_cancelled(task=task, error=error, started=started, finished=finished)
+    if not outcome.applied:
+        return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current"), ()
+    return ResultAnswer(str(lease_id), accepted=True, state=outcome.state), outcome.released
+
+
+def results_report(*, runner: Runner, results: list[dict]) -> tuple[list[ResultAnswer], list[dict]]:
+    """Each result fenced by its lease; successors released by them are leased to this runner at once."""
+    answers, released = [], []
+    for result in results:
+        answer, children = result_report(runner=runner, **result)
+        answers.append(answer)
+        released.extend(children)
+    next_tasks: list[Task] = []
+    runner.refresh_from_db(fields=["paused", "shutdown_requested"])
+    if released and not (runner.paused or runner.shutdown_requested):
+        finished = sum(1 for answer in answers if answer.accepted and not answer.duplicate)
+        next_tasks = _claim(runner, max_tasks=finished, executors=runner.executors, only=tuple(released))
+    return answers, task_payloads(next_tasks)
+
+
+def lease_reap(*, limit: int = 1000) -> int:
+    """Ends expired leases (also those that never sent a heartbeat). Safe to run twice at once:
+    each outcome is conditional on the lease it read, so a lease is counted lost once."""
+    now = timezone.now()
+    expired = list(
+        Task.objects.select_related("run").filter(state__in=HELD_TASK_STATES, expires_at__lt=now).order_by("expires_at")[
+            :limit
+        ]
+    )
+    reaped = 0
+    for task in expired:
+        if task_outcomes.task_lose(task=task, reason=f"lease {task.lease_id} expired").applied:
+            reaped += 1
+    return reaped

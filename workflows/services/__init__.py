@@ -1,0 +1,1 @@
+"""Writes of the workflows app, one module per concern: publishing, runs, task outcomes."""

@@ -1,0 +1,132 @@
+import copy
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from workflows import selectors
+from workflows.models import HELD_TASK_STATES, Run, RunState, TagSet, Task, TaskDependency, TaskState
+from workflows.nodeworks_format import Graph
+from workflows.queue_events import notify_queued
+from workflows.services.tasks import run_finish_if_done
+
+
+def _split_override(graph: Graph, key: str) -> tuple[str, str]:
+    """"node.terminal" where node names may hold dots themselves ("float.0.float")."""
+    matches = []
+    for cut in range(len(key)):
+        if key[cut] == "." and key[:cut] in graph.nodes and key[cut + 1 :] in graph.nodes[key[:cut]]["terminals"]:
+            matches.append((key[:cut], key[cut + 1 :]))
+    if len(matches) != 1:
+        reason = "is ambiguous" if matches else "names no node terminal"
+        raise ValidationError({"inputs": [f"input override {key!r} {reason} (expected 'node.terminal')"]})
+    return matches[0]
+
+
+def _apply_overrides(graph: Graph, overrides: dict) -> dict[str, dict]:
+    """Copies of the node objects with overridden terminal values; the file's objects stay untouched."""
+    connected = {c.destination for c in graph.connections}
+    nodes = {}
+    for key, value in overrides.items():
+        node_name, terminal_name = _split_override(graph, key)
+        node = graph.nodes[node_name]
+        opts = node["terminals"][terminal_name]["opts"]
+        has_inputs = any(t["opts"].get("in", False) for t in node["terminals"].values())
+        if opts.get("in", False) and (node_name, terminal_name) in connected:
+            raise ValidationError({"inputs": [f"{key!r} is connected; only unconnected inputs can be overridden"]})
+        if not opts.get("in", False) and has_inputs:
+            raise ValidationError({"inputs": [f"{key!r} is an output of a node with inputs; it is computed, not set"]})
+        if node_name not in nodes:
+            nodes[node_name] = copy.deepcopy(node)
+        nodes[node_name]["terminals"][terminal_name]["value"] = value
+    return nodes
+
+
+def _tagsets(keys: set[str]) -> dict[str, int]:
+    existing = dict(TagSet.objects.filter(key__in=keys).values_list("key", "id"))
+    missing = [TagSet(key=key, tags=key.split(",") if key else []) for key in keys - existing.keys()]
+    if missing:
+        TagSet.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = dict(TagSet.objects.filter(key__in=keys).values_list("key", "id"))
+    return existing
+
+
+def _merged_requirements(defaults: dict, node: dict) -> dict:
+    merged = {**defaults, **(node.get("requirements") or {})}
+    merged["tags"] = sorted(set(merged.get("tags") or []))
+    merged.setdefault("executor", "local")
+    merged.setdefault("retries", 0)
+    return merged
+
+
+@transaction.atomic
+def run_create(*, user, workflow, revision: str | None = None, inputs: dict | None = None) -> Run:
+    """A run pinned to one revision, one task per node; tasks without parents are queued at once."""
+    sha = selectors.revision_resolve(workflow=workflow, revision=revision)
+    graph = selectors.workflow_graph(workflow=workflow, sha=sha)
+    defaults = selectors.workflow_requirements(workflow=workflow, sha=sha)
+    overridden = _apply_overrides(graph, inputs or {})
+    plan = graph.plan()
+
+    sources: dict[str, dict[str, list]] = {name: {} for name in graph.nodes}
+    parents: dict[str, set[str]] = {name: set() for name in graph.nodes}
+    for connection in graph.connections:
+        src_node, src_terminal = connection.source
+        dst_node, dst_terminal = connection.destination
+        sources[dst_node].setdefault(dst_terminal, []).append([src_node, src_terminal, connection.feedback])
+        if not connection.feedback:
+            parents[dst_node].add(src_node)
+
+    requirements = {name: _merged_requirements(defaults, node) for name, node in graph.nodes.items()}
+    tagset_ids = _tagsets({",".join(req["tags"]) for req in requirements.values()})
+    now = timezone.now()
+    run = Run.objects.create(workflow=workflow, revision=sha, created_by=user, input_overrides=inputs or {})
+    tasks = Task.objects.bulk_create(
+        Task(
+            run=run,
+            owner_id=workflow.owner_id,
+            node=name,
+            path=node["path"],
+            node_data=overridden.get(name, node),
+            input_sources=sources[name],
+            requirements=requirements[name],
+            executor=requirements[name]["executor"],
+            tagset_id=tagset_ids[",".join(requirements[name]["tags"])],
+            max_retries=requirements[name]["retries"],
+            priority=plan.critical_path[name],
+            pending_parents=len(parents[name]),
+            state=TaskState.PENDING if parents[name] else TaskState.QUEUED,
+            queued_at=None if parents[name] else now,
+        )
+        for name, node in graph.nodes.items()
+    )
+    task_ids = {task.node: task.pk for task in tasks}
+    TaskDependency.objects.bulk_create(
+        TaskDependency(run=run, parent_id=task_ids[parent], child_id=task_ids[child])
+        for child, names in parents.items()
+        for parent in names
+    )
+    run_finish_if_done(run_id=run.pk)  # an empty workflow is done at once
+    transaction.on_commit(notify_queued)
+    return run
+
+
+@transaction.atomic
+def run_cancel(*, run: Run) -> Run:
+    """Cancelled at once: queued and pending tasks end now; held leases are told at their next heartbeat."""
+    run = Run.objects.select_for_update().get(pk=run.pk)
+    if run.state != RunState.RUNNING:
+        return run
+    now = timezone.now()
+    run.tasks.filter(state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
+        state=TaskState.CANCELLED, finished=now, lease_id=None
+    )
+    run.tasks.filter(state__in=HELD_TASK_STATES).update(cancel_requested=True)
+    run.state = RunState.CANCELLED
+    run.finished = now
+    run.save(update_fields=["state", "finished"])
+    return run
+
+
+def runs_cancel(*, runs) -> list[Run]:
+    return [run_cancel(run=run) for run in runs.filter(state=RunState.RUNNING)]

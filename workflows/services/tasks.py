@@ -1,0 +1,179 @@
+"""Task outcomes: the state machine behind results, lost leases and cancels.
+
+Every transition is a conditional UPDATE on the lease it was decided for (`WHERE lease_id = ...
+AND state IN (leased, running)`), checked for one changed row: a late result, a second reaper or
+a concurrent cancel then changes nothing instead of double-counting.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from workflows import dag
+from workflows.models import (
+    HELD_TASK_STATES,
+    UNFINISHED_TASK_STATES,
+    Run,
+    RunState,
+    Task,
+    TaskDependency,
+    TaskState,
+)
+from workflows.queue_events import notify_queued
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: bool  # False: the lease was not current, nothing changed
+    state: str  # the task's state after the call (the stored one for a duplicate)
+    released: tuple[int, ...] = ()  # children queued by this outcome
+
+
+def retry_backoff(failures: int) -> timedelta:
+    seconds = min(settings.RETRY_BACKOFF_BASE_S * 2 ** (failures - 1), settings.RETRY_BACKOFF_CAP_S)
+    return timedelta(seconds=seconds)
+
+
+def _claim(task: Task, **changes) -> bool:
+    held = Task.objects.filter(pk=task.pk, lease_id=task.lease_id, state__in=HELD_TASK_STATES)
+    return held.update(**changes) == 1
+
+
+def run_finish_if_done(*, run_id: int) -> None:
+    if Task.objects.filter(run_id=run_id, state__in=UNFINISHED_TASK_STATES).exists():
+        return
+    states = set(Task.objects.filter(run_id=run_id).values_list("state", flat=True).distinct())
+    if TaskState.CANCELLED in states:
+        final = RunState.CANCELLED
+    elif states & {TaskState.FAILED, TaskState.UPSTREAM_FAILED}:
+        final = RunState.FAILED
+    else:
+        final = RunState.SUCCEEDED
+    # Conditional: a cancelled run keeps its state, and two finishers write once.
+    Run.objects.filter(pk=run_id, state=RunState.RUNNING).update(state=final, finished=timezone.now())
+
+
+def _fail_downstream(task: Task) -> None:
+    edges = TaskDependency.objects.filter(run_id=task.run_id).values_list("parent_id", "child_id")
+    doomed = dag.descendants(edges, task.pk)
+    if doomed:
+        Task.objects.filter(pk__in=doomed, state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
+            state=TaskState.UPSTREAM_FAILED, finished=timezone.now(), error=f"upstream task {task.node!r} did not succeed"
+        )
+
+
+def _release_children(task: Task) -> tuple[int, ...]:
+    """Set-based: the same three queries whether the task has one child or a hundred."""
+    children = Task.objects.filter(parent_links__parent_id=task.pk)
+    children.update(pending_parents=F("pending_parents") - 1)
+    ready = Task.objects.filter(parent_links__parent_id=task.pk, pending_parents=0, state=TaskState.PENDING)
+    if not ready.update(state=TaskState.QUEUED, queued_at=timezone.now()):
+        return ()
+    transaction.on_commit(notify_queued)
+    return tuple(children.filter(state=TaskState.QUEUED).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def task_succeed(*, task: Task, outputs: dict, started, finished) -> Outcome:
+    if not _claim(
+        task,
+        state=TaskState.SUCCEEDED,
+        outputs=outputs,
+        started=started or task.started,
+        finished=finished,
+        error="",
+        finished_lease_id=task.lease_id,
+    ):
+        return Outcome(applied=False, state=task.state)
+    released = _release_children(task)
+    run_finish_if_done(run_id=task.run_id)
+    return Outcome(applied=True, state=TaskState.SUCCEEDED, released=released)
+
+
+def _end_for_good(task: Task, *, state: str, error: str, started, finished, **counters) -> Outcome:
+    if not _claim(task, state=state, error=error, started=started or task.started, finished=finished,
+                  finished_lease_id=task.lease_id, **counters):
+        return Outcome(applied=False, state=task.state)
+    _fail_downstream(task)
+    run_finish_if_done(run_id=task.run_id)
+    return Outcome(applied=True, state=state)
+
+
+def _requeue(task: Task, *, error: str, not_before=None, **counters) -> Outcome:
+    now = timezone.now()
+    if not _claim(
+        task,
+        state=TaskState.QUEUED,
+        attempt=F("attempt") + 1,
+        lease_id=None,
+        runner=None,
+        expires_at=None,
+        queued_at=now,
+        not_before=not_before,
+        error=error,
+        finished_lease_id=task.lease_id,
+        **counters,
+    ):
+        return Outcome(applied=False, state=task.state)
+    transaction.on_commit(notify_queued)
+    return Outcome(applied=True, state=TaskState.QUEUED)
+
+
+@transaction.atomic
+def task_fail(*, task: Task, error: str, started, finished) -> Outcome:
+    """A failure the runner reports: retried after a backoff while `retries` remain."""
+    failures = task.failures + 1
+    if failures <= task.max_retries and not task.cancel_requested and task.run.state == RunState.RUNNING:
+        return _requeue(
+            task, error=error, not_before=timezone.now() + retry_backoff(failures), failures=F("failures") + 1
+        )
+    return _end_for_good(task, state=TaskState.FAILED, error=error, started=started, finished=finished,
+                         failures=F("failures") + 1)
+
+
+@transaction.atomic
+def task_lose(*, task: Task, reason: str) -> Outcome:
+    """A lease that ended without a result (expired, or the runner gave the task up).
+
+    Counted apart from `retries`, and capped, so a node whose runner keeps dying does not loop forever.
+    """
+    now = timezone.now()
+    if task.cancel_requested or task.run.state != RunState.RUNNING:
+        return _end_for_good(task, state=TaskState.CANCELLED, error=reason, started=None, finished=now)
+    lost = task.lost_leases + 1
+    if lost >= settings.MAX_LOST_LEASES:
+        return _end_for_good(
+            task,
+            state=TaskState.FAILED,
+            error=f"{reason}; lease lost {lost} times (limit {settings.MAX_LOST_LEASES})",
+            started=None,
+            finished=now,
+            lost_leases=F("lost_leases") + 1,
+        )
+    return _requeue(task, error=reason, lost_leases=F("lost_leases") + 1)
+
+
+@transaction.atomic
+def task_cancelled(*, task: Task, error: str, started, finished) -> Outcome:
+    """The runner stopped the task. Asked for: it ends cancelled. Not asked for (the runner shut
+    down hard): the task goes back to the queue like a lost lease."""
+    if not (task.cancel_requested or task.run.state == RunState.CANCELLED):
+        return task_lose(task=task, reason=error or "stopped by its runner")
+    return _end_for_good(task, state=TaskState.CANCELLED, error=error or "cancelled", started=started, finished=finished)
+
+
+@transaction.atomic
+def task_cancel(*, task: Task) -> str:
+    """A user cancels one task: queued/pending ones end now, held ones are told at their next heartbeat."""
+    now = timezone.now()
+    waiting = Task.objects.filter(pk=task.pk, state__in=[TaskState.PENDING, TaskState.QUEUED])
+    if waiting.update(state=TaskState.CANCELLED, finished=now, error="cancelled"):
+        _fail_downstream(task)
+        run_finish_if_done(run_id=task.run_id)
+        return TaskState.CANCELLED
+    Task.objects.filter(pk=task.pk, state__in=HELD_TASK_STATES).update(cancel_requested=True)
+    return Task.objects.values_list("state", flat=True).get(pk=task.pk)
