@@ -101,7 +101,9 @@ def _claim(runner: Runner, *, max_tasks: int, executors: list[str], only: tuple[
             started=None,
         )
         tasks = list(Task.objects.filter(lease_id__in=leases.values()).select_related("run").order_by("-priority", "id"))
-        Run.objects.filter(pk__in={task.run_id for task in tasks}, started__isnull=True).update(started=now)
+        unstarted = {task.run_id for task in tasks if task.run.started is None}
+        if unstarted:
+            Run.objects.filter(pk__in=unstarted, started__isnull=True).update(started=now)
     return tasks
 
 
@@ -184,9 +186,12 @@ def lease_tasks(
     """
     deadline = time.monotonic() + max(0.0, min(wait_s, settings.LEASE_MAX_WAIT_S))
     max_tasks = min(max_tasks, settings.LEASE_MAX_TASKS)
+    first = True
     while True:
         generation = queue_events.current_generation()
-        runner.refresh_from_db(fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"])
+        if not first:  # the runner row was read by authentication; later rounds see operators' changes
+            runner.refresh_from_db(fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"])
+        first = False
         tasks: list[Task] = []
         if not (runner.paused or runner.shutdown_requested):
             _reap_if_due()
@@ -369,7 +374,6 @@ def results_report(*, runner: Runner, results: list[dict]) -> tuple[list[ResultA
         answers.append(answer)
         released.extend(children)
     next_tasks: list[Task] = []
-    runner.refresh_from_db(fields=["paused", "shutdown_requested"])
     if released and not (runner.paused or runner.shutdown_requested):
         finished = sum(1 for answer in answers if answer.accepted and not answer.duplicate)
         next_tasks = _claim(runner, max_tasks=finished, executors=runner.executors, only=tuple(released))
