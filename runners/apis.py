@@ -1,6 +1,7 @@
 """The runner protocol (SPEC.md, "The runner protocol"): thin views over runners/services.py."""
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -23,7 +24,7 @@ class LeaseApi(RunnerProtocolMixin, APIView):
         executors = serializers.ListField(child=serializers.ChoiceField(EXECUTORS), max_length=len(EXECUTORS))
         last_finished = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000, default=list)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -42,7 +43,7 @@ class HeartbeatApi(RunnerProtocolMixin, APIView):
             except ValidationError:
                 raise ValidationError("keys of `running` must be lease ids") from None
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -59,7 +60,7 @@ class LogsApi(RunnerProtocolMixin, APIView):
         offset = serializers.IntegerField(min_value=0)
         data = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=4 * 1024 * 1024)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +81,7 @@ class ArtifactUploadApi(RunnerProtocolMixin, APIView):
         name = serializers.RegexField(r"^[^/\\\x00]{1,255}$", help_text="a file name, no path")
         file = serializers.FileField(allow_empty_file=True)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -101,6 +102,7 @@ class ArtifactUploadApi(RunnerProtocolMixin, APIView):
 
 
 class ArtifactDownloadApi(RunnerProtocolMixin, APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id):
         artifact = services.artifact_for_runner(runner=request.auth, artifact_id=artifact_id)
         if artifact is None:
@@ -124,7 +126,7 @@ class ResultsApi(RunnerProtocolMixin, APIView):
     class InputSerializer(serializers.Serializer):
         results = serializers.ListField(min_length=1, max_length=1000)
 
-    @extend_schema(request=InputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

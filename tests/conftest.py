@@ -57,3 +57,26 @@ def bob_client(bob):
 
 def publish(client, name: str, workflow: dict, **extra):
     return client.post("/api/v1/workflow/publish", {"name": name, "workflow": workflow, **extra}, format="json")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite test databases live in a file, not in memory.
+
+    Django's in-memory test database is shared between threads only through SQLite's shared cache,
+    whose table locks fail at once ("database table is locked") instead of waiting; tests that
+    publish from several threads (tests/test_concurrent_publish.py) need a real file with WAL.
+    """
+    from django.conf import settings
+
+    for alias, database in settings.DATABASES.items():
+        if database["ENGINE"] == "django.db.backends.sqlite3":
+            test = database.setdefault("TEST", {})
+            if not test.get("NAME") or test["NAME"] == ":memory:" or "mode=memory" in str(test["NAME"]):
+                test["NAME"] = str(tmp_path_factory.mktemp("db") / f"test_{alias}.sqlite3")
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """MD5 instead of PBKDF2 for test users: hashing dominated the run time of API tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,5 +1,5 @@
 
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -13,6 +13,22 @@ from workflows.documents import Document, document_from_bytes, document_from_obj
 from workflows.models import Workflow
 from workflows.nodeworks_format import WorkflowFormatError, validate_requirements
 from workflows.services.publishing import workflow_delete, workflow_publish
+
+
+class LimitedJSONField(serializers.JSONField):
+    """JSON given as an object (JSON body) or as text (a multipart field), decoded under our limits.
+
+    DRF's own JSONField decodes multipart text with plain json.loads: no depth limit (a RecursionError,
+    a 500) and NaN accepted."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and isinstance(self.parent.initial_data, QueryDict):
+            try:
+                return loads_limited(data)
+            except JSONInputError as exc:
+                raise ValidationError(str(exc)) from None
+        return super().to_internal_value(data)
+
 
 REVISION_PARAM = OpenApiParameter("revision", str, description="a revision sha (≥ 7 hex digits); latest when absent")
 
@@ -34,21 +50,16 @@ class WorkflowListApi(APIView):
 
 class PublishInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, trim_whitespace=True)
-    workflow = serializers.JSONField(required=False, help_text="the .nc object (JSON body)")
+    workflow = LimitedJSONField(required=False, help_text="the .nc object (JSON body)")
     file = serializers.FileField(required=False, help_text="the .nc file (multipart)")
     message = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
     base_revision = serializers.RegexField(r"^[0-9a-fA-F]{40}$", required=False)
-    requirements = serializers.JSONField(required=False, help_text="workflow default requirements (requirements.json)")
+    requirements = LimitedJSONField(required=False, help_text="workflow default requirements (requirements.json)")
 
     def validate(self, attrs):
         if ("workflow" in attrs) == ("file" in attrs):
             raise ValidationError({"workflow": ["send exactly one of `workflow` (JSON) or `file` (multipart)"]})
         requirements = attrs.get("requirements")
-        if isinstance(requirements, str):  # multipart sends it as text
-            try:
-                requirements = loads_limited(requirements)
-            except JSONInputError as exc:
-                raise ValidationError({"requirements": [str(exc)]}) from None
         if requirements is not None:
             try:
                 attrs["requirements"] = validate_requirements(requirements, where="workflow requirements")

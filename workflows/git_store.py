@@ -2,7 +2,7 @@
 
 One bare repository per workflow under DATA_DIR/repos/<repo_key>. Commits are built from blobs
 and a tree written straight into the object database, so there is no working tree or index file
-to race on, and reads go through the pure-Python object database (no `git` subprocess per call).
+to race on, and reads go through `git cat-file`, closed after each call so no process outlives a request.
 The database row, not the branch ref, says which commit is the head: a commit whose transaction
 rolled back stays unreachable from the next revision.
 """
@@ -16,7 +16,6 @@ from pathlib import Path
 
 from django.conf import settings
 from git import Actor, Repo
-from git.db import GitDB
 from git.exc import BadName
 from git.objects import Blob, Commit, Tree
 from git.objects.fun import tree_to_stream
@@ -51,7 +50,7 @@ def _open(repo_key: str, *, create: bool = False) -> Repo:
         Repo.init(path, bare=True, initial_branch="main").close()
     if not path.exists():
         raise RevisionNotFound(f"no repository for {repo_key}")
-    return Repo(path, odbt=GitDB)
+    return Repo(path)
 
 
 def _store(repo: Repo, kind: bytes, data: bytes) -> bytes:

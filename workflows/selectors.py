@@ -1,13 +1,16 @@
 import json
+import re
 import sys
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 
 from workflows import git_store
 from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE
 from workflows.models import Workflow
 from workflows.nodeworks_format import Graph, Limits, parse_workflow
+
+REVISION_RE = re.compile(r"[0-9a-fA-F]{7,40}")
 
 
 def workflow_list(*, user) -> QuerySet[Workflow]:
@@ -27,9 +30,11 @@ def revision_resolve(*, workflow: Workflow, revision: str | None) -> str:
     """The full sha of `revision` (latest when None), only if it is one of this workflow's revisions."""
     if not revision:
         return workflow.head_revision
+    if not REVISION_RE.fullmatch(revision):
+        raise ValidationError({"revision": [f"{revision[:50]!r} is not a revision: 7 to 40 hex digits"]})
     revision = revision.lower()
     matches = list(workflow.revisions.filter(sha__startswith=revision).values_list("sha", flat=True)[:2])
-    if len(revision) < 7 or len(matches) != 1:
+    if len(matches) != 1:
         reason = "is ambiguous" if len(matches) > 1 else "does not exist"
         raise NotFound(f"revision {revision!r} of workflow {workflow.pk} {reason}")
     return matches[0]
