@@ -11,6 +11,7 @@ api_v1 = [
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("accounts.urls")),
     path("", include("workflows.urls")),
+    path("", include("runners.user_urls")),
     path("", include("runners.urls")),
 ]
 

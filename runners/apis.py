@@ -1,6 +1,5 @@
 """The runner protocol (SPEC.md, "The runner protocol"): thin views over runners/services.py."""
 
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from nodeworks_server.parsers import LimitedJSONParser
 from runners import services
 from runners.authentication import RunnerProtocolMixin
+from workflows.artifact_files import AnyAcceptNegotiation, artifact_response
 from workflows.nodeworks_format import EXECUTORS
 
 STALE = status.HTTP_409_CONFLICT
@@ -102,14 +102,14 @@ class ArtifactUploadApi(RunnerProtocolMixin, APIView):
 
 
 class ArtifactDownloadApi(RunnerProtocolMixin, APIView):
+    content_negotiation_class = AnyAcceptNegotiation
+
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, artifact_id):
         artifact = services.artifact_for_runner(runner=request.auth, artifact_id=artifact_id)
         if artifact is None:
             raise NotFound(f"artifact {artifact_id} not found")
-        response = FileResponse(open(services.artifact_path(artifact.id), "rb"), content_type=artifact.content_type)  # noqa: SIM115 (FileResponse closes it)
-        response["X-Content-SHA256"] = artifact.sha256
-        return response
+        return artifact_response(artifact, as_attachment=False)
 
 
 class ResultsApi(RunnerProtocolMixin, APIView):

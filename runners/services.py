@@ -5,7 +5,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -16,6 +15,7 @@ from django.utils import timezone
 from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
 from runners.models import Runner
 from workflows import queue_events
+from workflows.artifact_files import artifact_path
 from workflows.inputs import assemble_inputs
 from workflows.models import HELD_TASK_STATES, Artifact, Run, RunState, TagSet, Task, TaskLog, TaskState
 from workflows.services import tasks as task_outcomes
@@ -285,10 +285,6 @@ def log_append(*, runner: Runner, lease_id: uuid.UUID, offset: int, data: str) -
     return _log_append(log, offset=offset, chunk=data.encode("utf-8"))
 
 
-def artifact_path(artifact_id: uuid.UUID) -> Path:
-    return Path(settings.DATA_DIR) / "artifacts" / str(artifact_id)[:2] / str(artifact_id)
-
-
 def artifact_store(*, runner: Runner, lease_id: uuid.UUID, name: str, upload, content_type: str) -> Artifact:
     """Streams the upload to a server-chosen path, hashing as it goes; nothing is kept on any failure."""
     task = current_task(runner=runner, lease_id=lease_id)
@@ -344,7 +340,9 @@ def result_report(
 ) -> tuple[ResultAnswer, tuple[int, ...]]:
     task = (
         Task.objects.select_related("run")
-        .filter(Q(lease_id=lease_id) | Q(finished_lease_id=lease_id), runner=runner)
+        # A resent result may find its task re-queued (runner cleared) after a retry; the lease id,
+        # a random UUID only its runner was given, is what identifies it.
+        .filter(Q(lease_id=lease_id, runner=runner) | Q(finished_lease_id=lease_id))
         .first()
     )
     if task is None:

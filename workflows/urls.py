@@ -1,14 +1,24 @@
 from django.urls import path
 
-from workflows import apis
+from workflows import apis, run_apis
 
 urlpatterns = [
     path("workflow/", apis.WorkflowListApi.as_view(), name="workflow-list"),
     path("workflow/publish", apis.WorkflowPublishApi.as_view(), name="workflow-publish"),
     path("workflow/publish/<int:workflow_id>", apis.WorkflowPublishRevisionApi.as_view(), name="workflow-publish-revision"),
-    path("workflow/get/<int:workflow_id>", apis.WorkflowGetApi.as_view(), name="workflow-get"),
+    # The run-aware view answers plain gets through WorkflowGetApi and adds `?run=`.
+    path("workflow/get/<int:workflow_id>", run_apis.WorkflowGetRunApi.as_view(), name="workflow-get"),
     path("workflow/detail/<int:workflow_id>", apis.WorkflowDetailApi.as_view(), name="workflow-detail"),
     path("workflow/history/<int:workflow_id>", apis.WorkflowHistoryApi.as_view(), name="workflow-history"),
     path("workflow/delete/<int:workflow_id>", apis.WorkflowDeleteApi.as_view(), name="workflow-delete"),
     path("workflow/plan/<int:workflow_id>", apis.WorkflowPlanApi.as_view(), name="workflow-plan"),
+    path("workflow/execute/<int:workflow_id>", run_apis.WorkflowExecuteApi.as_view(), name="workflow-execute"),
+    path("workflow/cancel/<int:workflow_id>", run_apis.WorkflowCancelApi.as_view(), name="workflow-cancel"),
+    path("workflow/status/<int:workflow_id>", run_apis.WorkflowStatusApi.as_view(), name="workflow-status"),
+    # <path:>: node uniquenames are free text ("float.0.float", even slashes).
+    path("runs/<int:run_id>/logs/<path:node>", run_apis.TaskLogApi.as_view(), name="run-task-log"),
+    path("artifacts/<uuid:artifact_id>", run_apis.ArtifactDownloadApi.as_view(), name="artifact-download"),
+    path("artifacts/<uuid:artifact_id>/provenance", run_apis.ArtifactProvenanceApi.as_view(), name="artifact-provenance"),
+    path("queue/status", run_apis.QueueStatusApi.as_view(), name="queue-status"),
+    path("queue/clear", run_apis.QueueClearApi.as_view(), name="queue-clear"),
 ]

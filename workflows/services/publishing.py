@@ -3,8 +3,10 @@ from django.utils import timezone
 from rest_framework.exceptions import APIException
 
 from workflows import git_store
+from workflows.artifact_files import artifact_files_delete
 from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE, Document, requirements_to_bytes
-from workflows.models import Revision, Workflow
+from workflows.models import Artifact, Revision, Workflow
+from workflows.services.runs import runs_cancel
 
 
 class StaleRevision(APIException):
@@ -74,6 +76,11 @@ def workflow_publish(
 @transaction.atomic
 def workflow_delete(*, workflow: Workflow) -> None:
     repo_key = str(workflow.repo_key)
+    # SPEC: runs are cancelled first. Their held leases then go with the rows, so each runner hears
+    # "lost" at its next heartbeat and stops the process instead of computing for a deleted workflow.
+    runs_cancel(runs=workflow.runs.all())
+    artifact_ids = list(Artifact.objects.filter(task__run__workflow=workflow).values_list("pk", flat=True))
     workflow.delete()
-    # Only once the row is really gone: a rolled-back delete must keep its history.
+    # Only once the rows are really gone: a rolled-back delete must keep its history and files.
     transaction.on_commit(lambda: git_store.delete_repo(repo_key=repo_key))
+    transaction.on_commit(lambda: artifact_files_delete(artifact_ids))

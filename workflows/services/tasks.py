@@ -94,17 +94,21 @@ def task_succeed(*, task: Task, outputs: dict, started, finished) -> Outcome:
     return Outcome(applied=True, state=TaskState.SUCCEEDED, released=released)
 
 
-def _end_for_good(task: Task, *, state: str, error: str, started, finished, **counters) -> Outcome:
-    if not _claim(task, state=state, error=error, started=started or task.started, finished=finished,
-                  finished_lease_id=task.lease_id, **counters):
+def _end_for_good(task: Task, *, state: str, error: str, started, finished, reported: bool, **counters) -> Outcome:
+    # Only a result the runner reported is remembered for resends; a lost lease's late result stays a 409.
+    if reported:
+        counters["finished_lease_id"] = task.lease_id
+    if not _claim(task, state=state, error=error, started=started or task.started, finished=finished, **counters):
         return Outcome(applied=False, state=task.state)
     _fail_downstream(task)
     run_finish_if_done(run_id=task.run_id)
     return Outcome(applied=True, state=state)
 
 
-def _requeue(task: Task, *, error: str, not_before=None, **counters) -> Outcome:
+def _requeue(task: Task, *, error: str, reported: bool, not_before=None, **counters) -> Outcome:
     now = timezone.now()
+    if reported:
+        counters["finished_lease_id"] = task.lease_id
     if not _claim(
         task,
         state=TaskState.QUEUED,
@@ -115,7 +119,6 @@ def _requeue(task: Task, *, error: str, not_before=None, **counters) -> Outcome:
         queued_at=now,
         not_before=not_before,
         error=error,
-        finished_lease_id=task.lease_id,
         **counters,
     ):
         return Outcome(applied=False, state=task.state)
@@ -129,10 +132,16 @@ def task_fail(*, task: Task, error: str, started, finished) -> Outcome:
     failures = task.failures + 1
     if failures <= task.max_retries and not task.cancel_requested and task.run.state == RunState.RUNNING:
         return _requeue(
-            task, error=error, not_before=timezone.now() + retry_backoff(failures), failures=F("failures") + 1
+            task,
+            error=error,
+            reported=True,
+            not_before=timezone.now() + retry_backoff(failures),
+            failures=F("failures") + 1,
         )
-    return _end_for_good(task, state=TaskState.FAILED, error=error, started=started, finished=finished,
-                         failures=F("failures") + 1)
+    return _end_for_good(
+        task, state=TaskState.FAILED, error=error, started=started, finished=finished, reported=True,
+        failures=F("failures") + 1,
+    )
 
 
 @transaction.atomic
@@ -143,7 +152,7 @@ def task_lose(*, task: Task, reason: str) -> Outcome:
     """
     now = timezone.now()
     if task.cancel_requested or task.run.state != RunState.RUNNING:
-        return _end_for_good(task, state=TaskState.CANCELLED, error=reason, started=None, finished=now)
+        return _end_for_good(task, state=TaskState.CANCELLED, error=reason, started=None, finished=now, reported=False)
     lost = task.lost_leases + 1
     if lost >= settings.MAX_LOST_LEASES:
         return _end_for_good(
@@ -152,9 +161,10 @@ def task_lose(*, task: Task, reason: str) -> Outcome:
             error=f"{reason}; lease lost {lost} times (limit {settings.MAX_LOST_LEASES})",
             started=None,
             finished=now,
+            reported=False,
             lost_leases=F("lost_leases") + 1,
         )
-    return _requeue(task, error=reason, lost_leases=F("lost_leases") + 1)
+    return _requeue(task, error=reason, reported=False, lost_leases=F("lost_leases") + 1)
 
 
 @transaction.atomic
@@ -163,7 +173,9 @@ def task_cancelled(*, task: Task, error: str, started, finished) -> Outcome:
     down hard): the task goes back to the queue like a lost lease."""
     if not (task.cancel_requested or task.run.state == RunState.CANCELLED):
         return task_lose(task=task, reason=error or "stopped by its runner")
-    return _end_for_good(task, state=TaskState.CANCELLED, error=error or "cancelled", started=started, finished=finished)
+    return _end_for_good(
+        task, state=TaskState.CANCELLED, error=error or "cancelled", started=started, finished=finished, reported=True
+    )
 
 
 @transaction.atomic
