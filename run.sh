@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole system on this machine: installs into .venv, migrates (SQLite under ./data unless
-# DATABASE_URL is set), creates an admin and a sample workflow, starts the background worker and
-# serves the API, the admin and the web app on http://127.0.0.1:8000 until Ctrl-C.
+# DATABASE_URL is set), creates an admin and a sample workflow, starts the background worker, serves
+# the API and the admin on http://127.0.0.1:8000, and starts one local runner (executors local and
+# shell) for the admin's workflows, until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/ensure-venv.sh
@@ -27,4 +28,15 @@ echo "==> serving on http://$HOST:$PORT  (API docs: /api/v1/docs, admin: /admin/
 .venv/bin/gunicorn nodeworks_server.wsgi:application --bind "$HOST:$PORT" \
     --workers 2 --worker-class gthread --threads 16 --access-logfile - &
 pids+=($!)
+
+echo "==> a local runner for admin's workflows (executors local, shell)"
+token_file=$($PY manage.py ensure_local_runner --user admin --name local --executors local,shell)
+for _ in $(seq 50); do curl -fs "http://$HOST:$PORT/api/v1/status" >/dev/null 2>&1 && break; sleep 0.2; done
+NODEWORKS_RUNNER_URL="http://$HOST:$PORT" NODEWORKS_RUNNER_TOKEN="$(cat "$token_file")" \
+    NODEWORKS_RUNNER_CONFIG="$(dirname "$token_file")/local-runner.json" \
+    .venv/bin/nodeworks-runner run --name local --executors local,shell \
+    --state-dir "$(dirname "$token_file")/runner" &
+pids+=($!)
+echo "==> ready: log in at http://$HOST:$PORT/admin/ and execute the sample:"
+echo "    curl -X POST -H 'Authorization: Bearer <JWT from /api/v1/login>' http://$HOST:$PORT/api/v1/workflow/execute/1"
 wait -n "${pids[@]}"

@@ -26,19 +26,27 @@ class RunnerAuthentication(authentication.BaseAuthentication):
         runner = Runner.objects.select_related("owner").filter(token_digest=secret_digest(key)).first()
         if runner is None or not runner.owner.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked runner token.")
-        _touch(runner)
+        _touch(runner, request)
         return runner.owner, runner
 
     def authenticate_header(self, request):
         return self.keyword
 
 
-def _touch(runner: Runner) -> None:
+def _touch(runner: Runner, request) -> None:
     now = timezone.now()
+    changes = {}
     # Every call counts as contact, but one write a second is plenty for "online".
     if runner.last_contact is None or (now - runner.last_contact).total_seconds() >= 1:
-        Runner.objects.filter(pk=runner.pk).update(last_contact=now)
-        runner.last_contact = now
+        changes["last_contact"] = now
+    for field, header in (("version", "X-Nodeworks-Runner-Version"), ("hostname", "X-Nodeworks-Runner-Host")):
+        value = request.headers.get(header, "")[: Runner._meta.get_field(field).max_length]
+        if value and value != getattr(runner, field):
+            changes[field] = value
+    if changes:
+        Runner.objects.filter(pk=runner.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(runner, field, value)
 
 
 class RunnerProtocolMixin:

@@ -10,6 +10,9 @@ class Runner(models.Model):
     name = models.CharField(max_length=100)
     tags = models.JSONField(default=list)
     executors = models.JSONField(default=list)
+    # What the runner offered in its last lease call (it may offer fewer than registered, e.g. no
+    # sbatch on this host); successors handed back with results must fit this too.
+    offered_executors = models.JSONField(default=list, blank=True)
     token_digest = models.CharField(max_length=64, unique=True)
     token_hint = models.CharField(max_length=12)
     # Sharing is honoured only for runners whose owner is staff: a user's host runs only their own code.

@@ -184,6 +184,9 @@ def lease_tasks(
     Waits on an in-process condition with a polling timeout, so a thread (not a process) waits,
     and a task queued by another server process is seen within LEASE_POLL_INTERVAL_S.
     """
+    if sorted(executors) != sorted(runner.offered_executors):
+        Runner.objects.filter(pk=runner.pk).update(offered_executors=sorted(executors))
+        runner.offered_executors = sorted(executors)
     deadline = time.monotonic() + max(0.0, min(wait_s, settings.LEASE_MAX_WAIT_S))
     max_tasks = min(max_tasks, settings.LEASE_MAX_TASKS)
     first = True
@@ -374,7 +377,8 @@ def results_report(*, runner: Runner, results: list[dict]) -> tuple[list[ResultA
     next_tasks: list[Task] = []
     if released and not (runner.paused or runner.shutdown_requested):
         finished = sum(1 for answer in answers if answer.accepted and not answer.duplicate)
-        next_tasks = _claim(runner, max_tasks=finished, executors=runner.executors, only=tuple(released))
+        offered = runner.offered_executors or runner.executors
+        next_tasks = _claim(runner, max_tasks=finished, executors=offered, only=tuple(released))
     return answers, task_payloads(next_tasks)
 
 

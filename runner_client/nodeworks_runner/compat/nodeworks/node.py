@@ -1,0 +1,3 @@
+"""``from nodeworks.node import Node`` works too."""
+
+from nodeworks import Node, Terminal, Terminals  # noqa: F401

@@ -1,0 +1,258 @@
+"""The runner loop against a stdlib fake of the runner protocol: batching, spooling, back-off, cancel, lost, signals."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from conftest import node_obj, wait_until
+from fake_server import make_task
+
+from nodeworks_runner.executors import REGISTRY
+from nodeworks_runner.executors.base import NoCapacity
+from nodeworks_runner.executors.local import LocalExecutor
+from nodeworks_runner.worker import Runner
+
+PLUGIN = '''\
+import os, time
+from nodeworks import Node
+
+NAME = 'loop'
+
+
+def returnNodes():
+    return [Nap, Read, Big]
+
+
+class Nap(Node):
+    name = 'Nap'
+    terminalOpts = {'seconds': {'in': True}, 'slept': {'out': True}}
+
+    def process(self):
+        print("nap starts", flush=True)
+        time.sleep(float(self.terminals['seconds'].value))
+        self.terminals['slept'] = self.terminals['seconds'].value
+
+
+class Read(Node):
+    name = 'Read'
+    terminalOpts = {'file': {'in': True}, 'text': {'out': True}}
+
+    def process(self):
+        with open(self.terminals['file'].value) as handle:
+            self.terminals['text'] = handle.read()
+
+
+class Big(Node):
+    name = 'Big'
+    terminalOpts = {'array': {'out': True}}
+
+    def process(self):
+        import numpy
+        self.terminals['array'] = numpy.arange(2000.0)
+'''
+
+
+@pytest.fixture
+def loop_config(config, fake_server, tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "loopnodes.py").write_text(PLUGIN)
+    config.url = fake_server.url
+    config.token = fake_server.token
+    config.node_path = [str(folder)]
+    return config
+
+
+def power_node():
+    return node_obj("power", ["math", "Power"], {"base": None, "exponent": None}, ["result"], multi=("base", "exponent"))
+
+
+def nap(task_id, seconds, executor="local"):
+    node = node_obj("nap%d" % task_id, ["loop", "Nap"], {"seconds": None}, ["slept"])
+    return make_task(task_id, node, {"seconds": seconds}, executor=executor)
+
+
+def test_once_runs_tasks_reports_in_a_batch_and_takes_successors(loop_config, fake_server):
+    command = node_obj("cmd", ["shell", "Command"], {"command": None}, ["stdout", "stderr", "returncode"])
+    first = make_task(1, power_node(), {"base": [2], "exponent": 10})
+    second = make_task(2, command, {"command": ["echo", "hello log"]}, executor="shell")
+    successor = make_task(3, power_node(), {"base": 3, "exponent": 2})
+    fake_server.add(first, second)
+    fake_server.successors[1] = [successor]
+    assert Runner(loop_config).run(once=True) == 0
+    assert fake_server.result_for(1)["outputs"] == {"result": 1024}
+    assert fake_server.result_for(2)["outputs"]["stdout"] == "hello log\n"
+    assert fake_server.result_for(3)["outputs"] == {"result": 9}  # handed back in `next`, run at once
+    assert "hello log" in fake_server.logs[second["lease_id"]]
+    assert all(r["started"] and r["finished"] for r in fake_server.results)
+    assert list(Path(loop_config.spool_dir).glob("*.json")) == []
+
+
+@pytest.mark.parametrize("executor", ["local", "shell"])
+def test_large_arrays_become_artifacts_and_placeholders_get_ids(executor, loop_config, fake_server):
+    pytest.importorskip("numpy")
+    loop_config.inline_limit_bytes = 1024  # the 16 kB array goes as an artifact
+    fake_server.add(make_task(1, node_obj("big", ["loop", "Big"], {}, ["array"]), executor=executor))
+    Runner(loop_config).run(once=True)
+    result = fake_server.result_for(1)
+    assert result["state"] == "succeeded", result
+    array = result["outputs"]["array"]
+    assert array["$nw"] == "artifact" and array["kind"] == "ndarray" and "path" not in array
+    name, data, lease = fake_server.artifacts[array["id"]]
+    assert name == "big-0.npy" and data[:6] == b"\x93NUMPY"
+
+
+def test_plot_artifact_is_uploaded(loop_config, fake_server):
+    pytest.importorskip("matplotlib")
+    plot = node_obj("plot", ["matplotlib", "Plot"], {"x": None, "y": None}, [], multi=("x", "y"))
+    fake_server.add(make_task(1, plot, {"x": [[0, 1, 2]], "y": [[0, 1, 4]]}))
+    Runner(loop_config).run(once=True)
+    assert fake_server.result_for(1)["state"] == "succeeded"
+    [(name, data, lease)] = fake_server.artifacts.values()
+    assert name == "plot.png" and data[:4] == b"\x89PNG"
+
+
+def test_artifact_inputs_are_downloaded_for_the_node(loop_config, fake_server):
+    fake_server.artifacts["a-1"] = ("notes.txt", b"from upstream", "earlier-lease")
+    read = node_obj("read", ["loop", "Read"], {"file": None}, ["text"])
+    fake_server.add(make_task(1, read, {"file": {"$nw": "artifact", "id": "a-1", "name": "notes.txt"}}))
+    Runner(loop_config).run(once=True)
+    assert fake_server.result_for(1)["outputs"] == {"text": "from upstream"}
+
+
+def test_results_are_retried_through_5xx(loop_config, fake_server):
+    fake_server.fail_results = 3
+    fake_server.add(make_task(1, power_node(), {"base": 2, "exponent": 3}))
+    Runner(loop_config).run(once=True)
+    assert fake_server.result_for(1)["outputs"] == {"result": 8}
+    assert fake_server.calls.count("results") == 4
+
+
+def test_a_result_is_spooled_while_the_server_is_down_and_sent_after_a_restart(loop_config, fake_server,
+                                                                               background_runner):
+    task = make_task(1, power_node(), {"base": 2, "exponent": 4})
+    fake_server.add(task)
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: "lease" in fake_server.calls and fake_server.leased, 5, "the lease")
+    fake_server.fail_all = True  # down: every call answers 503
+    spool = Path(loop_config.spool_dir)
+    wait_until(lambda: list(spool.glob("*.json")), 10, "the result to be spooled")
+    runner.runner.results_backoff.failures = 5  # leave soon: the spool keeps it
+    runner.stop()
+    assert fake_server.results == []
+    [entry] = [json.loads(p.read_text()) for p in spool.glob("*.json")]
+    assert entry["lease_id"] == task["lease_id"] and entry["outputs"] == {"result": 16}
+    fake_server.fail_all = False
+    Runner(loop_config).run(once=True)  # a new process: it finds the spool and sends it
+    assert fake_server.result_for(1)["outputs"] == {"result": 16}
+    assert list(spool.glob("*.json")) == []
+
+
+def test_heartbeat_cancel_stops_the_task_and_reports_cancelled(loop_config, fake_server, background_runner):
+    task = nap(1, 1000)
+    fake_server.add(task)
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: any(task["lease_id"] in hb.get("running", {}) for hb in fake_server.heartbeats), 10,
+               "a heartbeat saying it runs")
+    fake_server.lease_answers[task["lease_id"]] = "cancel"
+    wait_until(lambda: fake_server.result_for(1), 10, "the cancelled result")
+    assert fake_server.result_for(1)["state"] == "cancelled"
+    runner.stop()
+
+
+def test_heartbeat_lost_stops_the_task_and_reports_nothing(loop_config, fake_server, background_runner):
+    task = nap(1, 1000, executor="shell")
+    fake_server.add(task)
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: task["lease_id"] in runner.runner.running, 10, "the task to start")
+    handle = runner.runner.running[task["lease_id"]].handle
+    fake_server.lease_answers[task["lease_id"]] = "lost"
+    wait_until(lambda: handle.poll() is not None, 10, "the task to stop")
+    wait_until(lambda: not runner.runner.running, 5, "the loop to drop it")
+    time.sleep(0.3)
+    assert fake_server.results == [] and fake_server.refused == []
+    runner.stop()
+
+
+def test_first_signal_drains_running_tasks(loop_config, fake_server, background_runner):
+    loop_config.concurrency = 1  # no lease call in flight while the task runs
+    fake_server.add(nap(1, 0.5))
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    fake_server.add(nap(2, 0))
+    runner.runner.on_signal(15, None)  # as SIGTERM does
+    runner.thread.join(15)
+    assert not runner.thread.is_alive()
+    assert fake_server.result_for(1)["state"] == "succeeded"
+    assert fake_server.result_for(2) is None and len(fake_server.queue) == 1  # nothing new leased
+
+
+def test_second_signal_stops_tasks_now_and_reports_them(loop_config, fake_server, background_runner):
+    fake_server.add(nap(1, 1000, executor="shell"))
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    started = time.monotonic()
+    runner.runner.on_signal(15, None)
+    runner.runner.on_signal(2, None)
+    runner.thread.join(15)
+    assert not runner.thread.is_alive() and time.monotonic() - started < 10
+    result = fake_server.result_for(1)
+    assert result["state"] == "failed" and "shut down" in result["error"]
+
+
+def test_server_asking_for_shutdown_drains(loop_config, fake_server, background_runner):
+    runner = background_runner(Runner(loop_config))
+    fake_server.add(nap(1, 0.3))
+    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    fake_server.shutdown_flag = True
+    runner.thread.join(15)
+    assert not runner.thread.is_alive() and fake_server.result_for(1)["state"] == "succeeded"
+
+
+def test_a_task_for_an_executor_not_offered_fails_with_the_runner_named(loop_config, fake_server):
+    loop_config.executors = ["local"]
+    fake_server.add(make_task(1, power_node(), {"base": 1, "exponent": 1}, executor="kubernetes"))
+    Runner(loop_config).run(once=True)
+    result = fake_server.result_for(1)
+    assert result["state"] == "failed" and "unit-runner" in result["error"] and "kubernetes" in result["error"]
+
+
+def test_a_bad_token_stops_the_runner(loop_config, fake_server):
+    loop_config.token = "nwr_wrong"
+    started = time.monotonic()
+    assert Runner(loop_config).run() == 3
+    assert time.monotonic() - started < 10
+
+
+def test_walltime_is_enforced(loop_config, fake_server):
+    task = nap(1, 1000)
+    task["requirements"]["walltime_s"] = 0.5
+    fake_server.add(task)
+    Runner(loop_config).run(once=True)
+    result = fake_server.result_for(1)
+    assert result["state"] == "failed" and "walltime" in result["error"]
+
+
+class FullOnceExecutor(LocalExecutor):
+    """The local executor, refusing its first task with NoCapacity (like slurm at slurm_max_jobs)."""
+
+    name = "fullonce"
+    refused = 0
+
+    def start(self, task, workdir):
+        if FullOnceExecutor.refused == 0:
+            FullOnceExecutor.refused += 1
+            raise NoCapacity("full")
+        return super().start(task, workdir)
+
+
+def test_no_capacity_keeps_the_task_and_starts_it_later(loop_config, fake_server, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "fullonce", "test_worker_loop:FullOnceExecutor")
+    loop_config.executors = ["fullonce"]
+    fake_server.add(make_task(1, power_node(), {"base": 2, "exponent": 2}, executor="fullonce"))
+    Runner(loop_config).run(once=True)
+    assert FullOnceExecutor.refused == 1
+    assert fake_server.result_for(1)["outputs"] == {"result": 4}
