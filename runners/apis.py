@@ -1,5 +1,6 @@
 """The runner protocol (SPEC.md, "The runner protocol"): thin views over runners/services.py."""
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -123,8 +124,13 @@ class ResultsApi(RunnerProtocolMixin, APIView):
         started = serializers.DateTimeField(required=False, allow_null=True, default=None)
         finished = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
+    class NextLeaseSerializer(serializers.Serializer):
+        max_tasks = serializers.IntegerField(min_value=0, max_value=1000)
+        executors = serializers.ListField(child=serializers.ChoiceField(EXECUTORS), max_length=len(EXECUTORS))
+
     class InputSerializer(serializers.Serializer):
         results = serializers.ListField(min_length=1, max_length=1000)
+        lease = serializers.DictField(required=False, help_text="optional: lease more tasks in the same call")
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
@@ -132,7 +138,13 @@ class ResultsApi(RunnerProtocolMixin, APIView):
         data.is_valid(raise_exception=True)
         results = self.ResultSerializer(data=data.validated_data["results"], many=True)
         results.is_valid(raise_exception=True)
-        answers, next_tasks = services.results_report(runner=request.auth, results=results.validated_data)
+        lease = None
+        if "lease" in data.validated_data:
+            lease_data = self.NextLeaseSerializer(data=data.validated_data["lease"])
+            lease_data.is_valid(raise_exception=True)
+            lease = {**lease_data.validated_data, "max_tasks": min(lease_data.validated_data["max_tasks"],
+                                                                  settings.LEASE_MAX_TASKS)}
+        answers, next_tasks = services.results_report(runner=request.auth, results=results.validated_data, lease=lease)
         body = {
             "results": [{key: value for key, value in vars(a).items() if value is not None} for a in answers],
             "next": next_tasks,

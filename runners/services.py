@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, UUIDField, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -60,51 +61,84 @@ def _owner_filter(runner: Runner) -> Q:
     return Q(owner_id=runner.owner_id)
 
 
-def _fitting_tagsets(runner: Runner) -> list[int]:
-    tags = set(runner.tags)
-    return [pk for pk, needed in TagSet.objects.values_list("pk", "tags") if set(needed) <= tags]
+def _fitting_tagsets(runner: Runner):
+    """The tag sets whose tags are all among the runner's, as a subquery of the claim (no round trip)."""
+    if connection.vendor == "postgresql":
+        return TagSet.objects.filter(tags__contained_by=runner.tags).values("pk")
+    table = TagSet._meta.db_table
+    if not runner.tags:
+        return RawSQL(f"SELECT id FROM {table} WHERE json_array_length(tags) = 0", [])  # noqa: S608, S611
+    placeholders = ", ".join(["%s"] * len(runner.tags))
+    return RawSQL(  # noqa: S611 (placeholders only; the tags are parameters)
+        f"SELECT id FROM {table} WHERE NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM json_each({table}.tags) AS tag WHERE tag.value NOT IN ({placeholders}))",
+        list(runner.tags),
+    )
 
 
 def _claim(runner: Runner, *, max_tasks: int, executors: list[str], only: tuple[int, ...] | None = None) -> list[Task]:
     """Leases up to `max_tasks` queued tasks that fit the runner, highest priority first.
 
-    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent leases pass each other instead of queueing
-    on the same rows. SQLite: the IMMEDIATE transaction holds the database's write lock from the
-    SELECT on. Either way the UPDATE is conditional on `state = queued`, and only the rows that
-    came back with our lease ids are ours.
+    PostgreSQL: one `UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so concurrent
+    leases pass each other instead of queueing on the same rows. SQLite: the IMMEDIATE transaction
+    holds the database's write lock from the SELECT on, and the UPDATE is conditional on
+    `state = queued`; only the rows that came back with our lease ids are ours.
     """
     offered = [executor for executor in executors if executor in runner.executors]
     if not offered or max_tasks < 1:
         return []
     now = timezone.now()
+    expires = now + timedelta(seconds=settings.LEASE_TTL_S)
     with transaction.atomic():
-        candidates = (
-            Task.objects.filter(_owner_filter(runner), state=TaskState.QUEUED, executor__in=offered)
-            .filter(tagset_id__in=_fitting_tagsets(runner))
-            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-            .order_by("-priority", "id")
-        )
-        if only is not None:
-            candidates = candidates.filter(pk__in=only)
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        ids = list(candidates.values_list("pk", flat=True)[:max_tasks])
+        ids = _claim_ids(runner, offered, max_tasks, only, now, expires)
         if not ids:
             return []
-        leases = {pk: uuid.uuid4() for pk in ids}
-        Task.objects.filter(pk__in=ids, state=TaskState.QUEUED).update(
-            state=TaskState.LEASED,
-            lease_id=Case(*(When(pk=pk, then=Value(lease)) for pk, lease in leases.items()), output_field=UUIDField()),
-            runner=runner,
-            leased_at=now,
-            expires_at=now + timedelta(seconds=settings.LEASE_TTL_S),
-            started=None,
-        )
-        tasks = list(Task.objects.filter(lease_id__in=leases.values()).select_related("run").order_by("-priority", "id"))
+        tasks = list(Task.objects.filter(pk__in=ids).select_related("run").order_by("-priority", "id"))
         unstarted = {task.run_id for task in tasks if task.run.started is None}
         if unstarted:
             Run.objects.filter(pk__in=unstarted, started__isnull=True).update(started=now)
     return tasks
+
+
+def _claim_ids(runner: Runner, offered: list[str], max_tasks: int, only, now, expires) -> list[int]:
+    candidates = (
+        Task.objects.filter(_owner_filter(runner), state=TaskState.QUEUED, executor__in=offered)
+        .filter(tagset_id__in=_fitting_tagsets(runner))
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("-priority", "id")
+    )
+    if only is not None:
+        candidates = candidates.filter(pk__in=only)
+    if connection.vendor == "postgresql":
+        picked = candidates.select_for_update(skip_locked=True, of=("self",)).values("id")[:max_tasks]
+        select_sql, select_params = picked.query.sql_with_params()
+        with connection.cursor() as cursor:
+            # MATERIALIZED: the picked rows are chosen once. Inlined, the planner may re-run a
+            # LIMIT ... SKIP LOCKED subquery per scanned row and lease more tasks than asked for.
+            cursor.execute(
+                f"""WITH picked AS MATERIALIZED ({select_sql})
+                    UPDATE {Task._meta.db_table} AS t
+                    SET state = %s, lease_id = gen_random_uuid(), runner_id = %s, leased_at = %s,
+                        expires_at = %s, started = NULL
+                    FROM picked
+                    WHERE t.id = picked.id AND t.state = %s
+                    RETURNING t.id""",  # noqa: S608 (the inner SELECT is Django's, with its own parameters)
+                [*select_params, TaskState.LEASED, runner.pk, now, expires, TaskState.QUEUED],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    ids = list(candidates.values_list("pk", flat=True)[:max_tasks])
+    if not ids:
+        return []
+    leases = {pk: uuid.uuid4() for pk in ids}
+    Task.objects.filter(pk__in=ids, state=TaskState.QUEUED).update(
+        state=TaskState.LEASED,
+        lease_id=Case(*(When(pk=pk, then=Value(lease)) for pk, lease in leases.items()), output_field=UUIDField()),
+        runner=runner,
+        leased_at=now,
+        expires_at=expires,
+        started=None,
+    )
+    return list(Task.objects.filter(lease_id__in=leases.values()).values_list("pk", flat=True))
 
 
 def _feedback_value(task: Task, source_node: str, source_terminal: str):
@@ -341,6 +375,7 @@ class ResultAnswer:
 def result_report(
     *, runner: Runner, lease_id: uuid.UUID, state: str, outputs: dict, error: str, started, finished
 ) -> tuple[ResultAnswer, tuple[int, ...]]:
+    """One result, answered on its own: failures, cancels, resends and stale leases."""
     task = (
         Task.objects.select_related("run")
         # A resent result may find its task re-queued (runner cleared) after a retry; the lease id,
@@ -357,7 +392,9 @@ def result_report(
         return ResultAnswer(str(lease_id), accepted=False, reason=f"task is {task.state}"), ()
     finished = finished or timezone.now()
     if state == TaskState.SUCCEEDED:
-        outcome = task_outcomes.task_succeed(task=task, outputs=outputs, started=started, finished=finished)
+        result = {"lease_id": lease_id, "outputs": outputs, "started": started, "finished": finished}
+        applied, released = task_outcomes.tasks_succeed(runner_id=runner.pk, results=[result])
+        outcome = task_outcomes.Outcome(applied=bool(applied), state=TaskState.SUCCEEDED, released=released)
     elif state == TaskState.FAILED:
         outcome = task_outcomes.task_fail(task=task, error=error or "failed", started=started, finished=finished)
     else:
@@ -367,18 +404,37 @@ def result_report(
     return ResultAnswer(str(lease_id), accepted=True, state=outcome.state), outcome.released
 
 
-def results_report(*, runner: Runner, results: list[dict]) -> tuple[list[ResultAnswer], list[dict]]:
-    """Each result fenced by its lease; successors released by them are leased to this runner at once."""
-    answers, released = [], []
+def results_report(
+    *, runner: Runner, results: list[dict], lease: dict | None = None
+) -> tuple[list[ResultAnswer], list[dict]]:
+    """Each result fenced by its lease. Successes are completed together in one transaction; the
+    rest one by one. `next`: the successors they released, leased to this runner at once (chain
+    affinity), as many as results were accepted; with `lease` ({max_tasks, executors}) it is
+    topped up with other queued tasks, so a runner needs one call per task instead of two."""
+    successes = [result for result in results if result["state"] == TaskState.SUCCEEDED]
+    applied, released = task_outcomes.tasks_succeed(runner_id=runner.pk, results=successes) if successes else (set(), ())
+    released = list(released)
+    answers = []
     for result in results:
+        if result["state"] == TaskState.SUCCEEDED and result["lease_id"] in applied:
+            applied.discard(result["lease_id"])  # a second copy in the same call is a resend
+            answers.append(ResultAnswer(str(result["lease_id"]), accepted=True, state=TaskState.SUCCEEDED))
+            continue
         answer, children = result_report(runner=runner, **result)
         answers.append(answer)
         released.extend(children)
-    next_tasks: list[Task] = []
-    if released and not (runner.paused or runner.shutdown_requested):
-        finished = sum(1 for answer in answers if answer.accepted and not answer.duplicate)
+    if runner.paused or runner.shutdown_requested:
+        return answers, []
+    if lease is not None:
+        wanted, offered = lease["max_tasks"], lease["executors"]
+    else:
+        wanted = sum(1 for answer in answers if answer.accepted and not answer.duplicate)
         offered = runner.offered_executors or runner.executors
-        next_tasks = _claim(runner, max_tasks=finished, executors=offered, only=tuple(released))
+    next_tasks: list[Task] = []
+    if released and wanted:
+        next_tasks = _claim(runner, max_tasks=wanted, executors=offered, only=tuple(released))
+    if lease is not None and len(next_tasks) < wanted:
+        next_tasks += _claim(runner, max_tasks=wanted - len(next_tasks), executors=offered)
     return answers, task_payloads(next_tasks)
 
 

@@ -119,6 +119,8 @@ class Task(models.Model):
     priority = models.FloatField(default=1.0)  # remaining critical path: the longest goes first
     state = models.CharField(max_length=16, choices=TaskState.choices, default=TaskState.PENDING)
     pending_parents = models.PositiveIntegerField(default=0)
+    # Leaves (most tasks of a wide fan-out) skip the child-release queries when they finish.
+    child_count = models.PositiveIntegerField(default=0)
     attempt = models.PositiveIntegerField(default=1)
     failures = models.PositiveIntegerField(default=0)
     lost_leases = models.PositiveIntegerField(default=0)

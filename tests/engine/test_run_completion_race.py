@@ -1,8 +1,9 @@
 """Two last results of a run reported at the same moment: the run must still finish.
 
 Each outcome updates its task and then asks "is anything unfinished?" in the same transaction. On
-PostgreSQL (READ COMMITTED) two such transactions that overlap each see the other's task still
-running, so neither finishes the run. SQLite's IMMEDIATE transactions serialise them.
+PostgreSQL (READ COMMITTED) two such transactions that overlap would each see the other's task still
+running; run_finish_if_done locks the run row first so the second one looks after the first committed.
+SQLite's IMMEDIATE transactions serialise them anyway.
 """
 
 import contextlib
@@ -10,7 +11,7 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from runners import services
 from runners.models import Runner
@@ -20,11 +21,6 @@ from workflows.services import tasks as task_outcomes
 from workflows.services.runs import run_cancel
 
 pytestmark = pytest.mark.usefixtures("engine_settings")
-
-RACE_REASON = (
-    "BUG: workflows/services/tasks.py run_finish_if_done runs in the outcome's transaction without locking the run: "
-    "two overlapping last results on PostgreSQL each see the other task unfinished, and the run stays 'running' forever"
-)
 
 
 def _report_concurrently(run) -> None:
@@ -66,11 +62,9 @@ def _report_concurrently(run) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_last_results_at_once_finish_the_run(owner, monkeypatch, request):
+def test_two_last_results_at_once_finish_the_run(owner, monkeypatch):
     """Deterministic: both outcome transactions are held just before their "anything unfinished?" check
     until the other one got there too (on SQLite the second cannot start, the rendezvous times out)."""
-    if connection.vendor == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=RACE_REASON))
     original = task_outcomes.run_finish_if_done
     meet = threading.Barrier(2, timeout=1.0)
 
@@ -87,10 +81,8 @@ def test_two_last_results_at_once_finish_the_run(owner, monkeypatch, request):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_many_runs_with_simultaneous_last_results_all_finish(owner, request):
+def test_many_runs_with_simultaneous_last_results_all_finish(owner):
     """The same race without any instrumentation, 30 times."""
-    if connection.vendor == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=False, reason=RACE_REASON + " (timing-dependent here)"))
     stuck = []
     for i in range(30):
         run = start_run(owner, workflow_of([add_node("x", a=1), add_node("y", a=2)], []), name=f"race{i}")
@@ -100,17 +92,9 @@ def test_many_runs_with_simultaneous_last_results_all_finish(owner, request):
     assert not stuck, f"{len(stuck)} of 30 runs stuck in 'running' with every task succeeded"
 
 
-DEADLOCK_REASON = (
-    "BUG: on PostgreSQL a cancel racing the last result deadlocks: workflows/services/runs.py run_cancel locks the run "
-    "row, then updates the held task (cancel_requested); task_succeed (workflows/services/tasks.py) holds that task's "
-    "row and then updates the run row in run_finish_if_done. PostgreSQL aborts one of them (deadlock detected → 500)"
-)
-
 
 @pytest.mark.django_db(transaction=True)
-def test_cancel_racing_the_last_result_does_not_deadlock(owner, monkeypatch, request):
-    if connection.vendor == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=DEADLOCK_REASON))
+def test_cancel_racing_the_last_result_does_not_deadlock(owner, monkeypatch):
     original = task_outcomes.run_finish_if_done
     at_finish = threading.Event()
 

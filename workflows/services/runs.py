@@ -70,12 +70,14 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
 
     sources: dict[str, dict[str, list]] = {name: {} for name in graph.nodes}
     parents: dict[str, set[str]] = {name: set() for name in graph.nodes}
+    children: dict[str, set[str]] = {name: set() for name in graph.nodes}
     for connection in graph.connections:
         src_node, src_terminal = connection.source
         dst_node, dst_terminal = connection.destination
         sources[dst_node].setdefault(dst_terminal, []).append([src_node, src_terminal, connection.feedback])
         if not connection.feedback:
             parents[dst_node].add(src_node)
+            children[src_node].add(dst_node)
 
     requirements = {name: _merged_requirements(defaults, node) for name, node in graph.nodes.items()}
     tagset_ids = _tagsets({",".join(req["tags"]) for req in requirements.values()})
@@ -95,6 +97,7 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
             max_retries=requirements[name]["retries"],
             priority=plan.critical_path[name],
             pending_parents=len(parents[name]),
+            child_count=len(children[name]),
             state=TaskState.PENDING if parents[name] else TaskState.QUEUED,
             queued_at=None if parents[name] else now,
         )
@@ -113,18 +116,18 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
 
 @transaction.atomic
 def run_cancel(*, run: Run) -> Run:
-    """Cancelled at once: queued and pending tasks end now; held leases are told at their next heartbeat."""
-    run = Run.objects.select_for_update().get(pk=run.pk)
-    if run.state != RunState.RUNNING:
-        return run
+    """Cancelled at once: queued and pending tasks end now; held leases are told at their next heartbeat.
+
+    Task rows are updated before the run row, the order every task outcome takes its locks in
+    (workflows/services/tasks.py), so a cancel racing a result cannot deadlock.
+    """
     now = timezone.now()
     run.tasks.filter(state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
         state=TaskState.CANCELLED, finished=now, lease_id=None
     )
     run.tasks.filter(state__in=HELD_TASK_STATES).update(cancel_requested=True)
-    run.state = RunState.CANCELLED
-    run.finished = now
-    run.save(update_fields=["state", "finished"])
+    Run.objects.filter(pk=run.pk, state=RunState.RUNNING).update(state=RunState.CANCELLED, finished=now)
+    run.refresh_from_db()
     return run
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from workflows import dag
@@ -44,6 +44,15 @@ def _claim(task: Task, **changes) -> bool:
 
 
 def run_finish_if_done(*, run_id: int) -> None:
+    """Finishes the run once every task is final; called in the transaction that ended a task.
+
+    The run row is locked before looking: two transactions ending a run's last two tasks at once
+    would otherwise each see the other's task unfinished (READ COMMITTED) and neither would finish
+    the run. Lock order everywhere: task rows first, then their run, so a cancel cannot deadlock
+    with a result.
+    """
+    if not list(Run.objects.select_for_update().filter(pk=run_id, state=RunState.RUNNING).values_list("pk")):
+        return  # already final (a cancelled run keeps its state)
     if Task.objects.filter(run_id=run_id, state__in=UNFINISHED_TASK_STATES).exists():
         return
     states = set(Task.objects.filter(run_id=run_id).values_list("state", flat=True).distinct())
@@ -53,7 +62,6 @@ def run_finish_if_done(*, run_id: int) -> None:
         final = RunState.FAILED
     else:
         final = RunState.SUCCEEDED
-    # Conditional: a cancelled run keeps its state, and two finishers write once.
     Run.objects.filter(pk=run_id, state=RunState.RUNNING).update(state=final, finished=timezone.now())
 
 
@@ -66,32 +74,53 @@ def _fail_downstream(task: Task) -> None:
         )
 
 
-def _release_children(task: Task) -> tuple[int, ...]:
-    """Set-based: the same three queries whether the task has one child or a hundred."""
-    children = Task.objects.filter(parent_links__parent_id=task.pk)
-    children.update(pending_parents=F("pending_parents") - 1)
-    ready = Task.objects.filter(parent_links__parent_id=task.pk, pending_parents=0, state=TaskState.PENDING)
-    if not ready.update(state=TaskState.QUEUED, queued_at=timezone.now()):
+def _release_children(parent_ids: list[int]) -> tuple[int, ...]:
+    """Set-based: the same three queries whether the parents have one child or a hundred."""
+    if not parent_ids:
+        return ()
+    links = TaskDependency.objects.filter(parent_id__in=parent_ids)
+    finished_parents = (
+        links.filter(child_id=OuterRef("pk")).order_by().values("child_id").annotate(n=Count("pk")).values("n")
+    )
+    children = Task.objects.filter(pk__in=links.values("child_id"))
+    children.update(pending_parents=F("pending_parents") - Subquery(finished_parents))
+    if not children.filter(pending_parents=0, state=TaskState.PENDING).update(
+        state=TaskState.QUEUED, queued_at=timezone.now()
+    ):
         return ()
     transaction.on_commit(notify_queued)
     return tuple(children.filter(state=TaskState.QUEUED).values_list("pk", flat=True))
 
 
 @transaction.atomic
-def task_succeed(*, task: Task, outputs: dict, started, finished) -> Outcome:
-    if not _claim(
-        task,
-        state=TaskState.SUCCEEDED,
-        outputs=outputs,
-        started=started or task.started,
-        finished=finished,
-        error="",
-        finished_lease_id=task.lease_id,
-    ):
-        return Outcome(applied=False, state=task.state)
-    released = _release_children(task)
-    run_finish_if_done(run_id=task.run_id)
-    return Outcome(applied=True, state=TaskState.SUCCEEDED, released=released)
+def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[int, ...]]:
+    """Many successes in one transaction: the held leases named are locked and completed together.
+
+    Returns the lease ids that were applied and the children they released. A result whose lease is
+    not held (a resend, a stale lease) is left out; the caller answers those one by one.
+    """
+    by_lease = {result["lease_id"]: result for result in results}
+    held = Task.objects.filter(lease_id__in=by_lease, runner_id=runner_id, state__in=HELD_TASK_STATES)
+    if connection.features.has_select_for_update:
+        # SQLite has no row locks; its IMMEDIATE transaction already holds the write lock.
+        held = held.select_for_update(of=("self",))
+    tasks = list(held.only("pk", "run_id", "lease_id", "started", "child_count").order_by("pk"))
+    if not tasks:
+        return set(), ()
+    now = timezone.now()
+    for task in tasks:
+        result = by_lease[task.lease_id]
+        task.state = TaskState.SUCCEEDED
+        task.outputs = result["outputs"]
+        task.started = result["started"] or task.started
+        task.finished = result["finished"] or now
+        task.error = ""
+        task.finished_lease_id = task.lease_id
+    Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
+    released = _release_children([task.pk for task in tasks if task.child_count])
+    for run_id in sorted({task.run_id for task in tasks}):
+        run_finish_if_done(run_id=run_id)
+    return {task.lease_id for task in tasks}, released
 
 
 def _end_for_good(task: Task, *, state: str, error: str, started, finished, reported: bool, **counters) -> Outcome:

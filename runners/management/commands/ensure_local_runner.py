@@ -31,7 +31,7 @@ class Command(BaseCommand):
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"no user {user!r}")
-        runner, token = runner_register(
+        _, token = runner_register(
             user=owner,
             name=name,
             tags=[tag for tag in tags.split(",") if tag],
