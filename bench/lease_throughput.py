@@ -174,7 +174,7 @@ def start_gunicorn(env: dict, port: int, workers: int, threads: int, log) -> sub
 # ---------------------------------------------------------------- HTTP clients
 
 
-def http_client(port: int, token: str, batch: int, start, results_queue) -> None:
+def http_client(port: int, token: str, batch: int, combined: bool, start, results_queue) -> None:
     headers = {
         "Authorization": f"Runner {token}",
         "X-Nodeworks-Protocol": PROTOCOL,
@@ -198,17 +198,19 @@ def http_client(port: int, token: str, batch: int, start, results_queue) -> None
     tasks = post("lease", lease_body)["tasks"]
     calls += 1
     while tasks:
-        answer = post(
-            "results",
-            {"results": [{"lease_id": t["lease_id"], "state": "succeeded", "outputs": {"out": 1}} for t in tasks]},
-        )
+        body = {"results": [{"lease_id": t["lease_id"], "state": "succeeded", "outputs": {"out": 1}} for t in tasks]}
+        if combined:  # the results call leases the next batch too: one call per batch
+            body["lease"] = {"max_tasks": batch, "executors": ["local"]}
+        answer = post("results", body)
         calls += 1
         accepted = sum(1 for r in answer["results"] if r["accepted"])
         if accepted != len(tasks):
             raise RuntimeError(f"{len(tasks) - accepted} results refused: {answer['results'][:3]}")
         done += accepted
-        tasks = answer["next"] or post("lease", lease_body)["tasks"]
-        calls += 1
+        tasks = answer["next"]
+        if not tasks:
+            tasks = post("lease", lease_body)["tasks"]
+            calls += 1
     results_queue.put({"done": done, "calls": calls, "began": began, "ended": time.perf_counter()})
     conn.close()
 
@@ -338,6 +340,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--skip-raw", action="store_true", help="skip the raw PostgreSQL baseline")
+    parser.add_argument(
+        "--modes",
+        default="separate,combined",
+        help="separate: lease and results calls; combined: results carry the next lease (default both)",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the server running until Ctrl-C (for profiling)")
     parser.add_argument(
         "--analyze",
@@ -351,6 +358,7 @@ def main() -> int:
     if not url:
         sys.exit("set DATABASE_URL to a PostgreSQL server, e.g. postgresql://postgres@127.0.0.1:5432/postgres")
     batches = [int(b) for b in args.batches.split(",")]
+    modes = [mode for mode in args.modes.split(",") if mode]
     sizes = {int(k): int(v) for k, v in (item.split(":") for item in args.tasks.split(","))}
     maintenance_url, bench_url = database_urls(url, args.database)
 
@@ -373,17 +381,18 @@ def main() -> int:
     with open(log_path, "w") as log:
         server = start_gunicorn(env, port, args.workers, args.threads, log)
         try:
-            for batch in batches:
-                n = sizes.get(batch, 20_000)
-                made = json.loads(django_helper(env, MAKE_RUN.format(n=n, label=f"http b{batch}")))
-                if args.analyze:
-                    analyze(bench_url)
-                print(f"==> HTTP, batch {batch}: {n} queued tasks (run {made['run_id']})", flush=True)
-                result = measure(http_client, (port, setup["token"], batch), n)
-                result["run_state"] = check_run(env, made["run_id"])
-                figures["results"][f"http_b{batch}"] = result
-                rate, calls, run_state = result["tasks_per_s"], result["calls_per_s"], result["run_state"]
-                print(f"    {rate:>9,.0f} tasks/s  ({calls:,.0f} calls/s, {result['seconds']} s; run {run_state})", flush=True)
+            for mode in modes:
+                for batch in batches:
+                    n = sizes.get(batch, 20_000)
+                    made = json.loads(django_helper(env, MAKE_RUN.format(n=n, label=f"http {mode} b{batch}")))
+                    if args.analyze:
+                        analyze(bench_url)
+                    print(f"==> HTTP {mode}, batch {batch}: {n} queued tasks (run {made['run_id']})", flush=True)
+                    result = measure(http_client, (port, setup["token"], batch, mode == "combined"), n)
+                    result["run_state"] = check_run(env, made["run_id"])
+                    figures["results"][f"http_{mode}_b{batch}"] = result
+                    rate, calls, state = result["tasks_per_s"], result["calls_per_s"], result["run_state"]
+                    print(f"    {rate:>9,.0f} tasks/s  ({calls:,.0f} calls/s, {result['seconds']} s; run {state})", flush=True)
             if args.keep:
                 print(f"==> server left running on :{port}; Ctrl-C to stop", flush=True)
                 server.wait()
@@ -405,15 +414,16 @@ def main() -> int:
 
     targets = {1: 500, 50: 5000}
     print("\n==> summary (tasks/s)")
-    print(f"{'batch':>6} {'server':>10} {'raw PG':>10} {'ratio':>7} {'target':>8}")
-    for batch in batches:
-        server_rate = figures["results"][f"http_b{batch}"]["tasks_per_s"]
-        raw = figures["results"].get(f"raw_b{batch}", {}).get("tasks_per_s")
-        ratio = f"{server_rate / raw:.2f}" if raw else "-"
-        target = targets.get(batch)
-        verdict = "" if target is None else ("met" if server_rate >= target else "MISSED")
-        print(f"{batch:>6} {server_rate:>10,.0f} {raw or 0:>10,.0f} {ratio:>7} {target or '-':>8} {verdict}")
-        figures["results"][f"ratio_b{batch}"] = round(server_rate / raw, 3) if raw else None
+    print(f"{'mode':>9} {'batch':>6} {'server':>10} {'raw PG':>10} {'ratio':>7} {'target':>8}")
+    for mode in modes:
+        for batch in batches:
+            server_rate = figures["results"][f"http_{mode}_b{batch}"]["tasks_per_s"]
+            raw = figures["results"].get(f"raw_b{batch}", {}).get("tasks_per_s")
+            ratio = f"{server_rate / raw:.2f}" if raw else "-"
+            target = targets.get(batch)
+            verdict = "" if target is None else ("met" if server_rate >= target else "MISSED")
+            print(f"{mode:>9} {batch:>6} {server_rate:>10,.0f} {raw or 0:>10,.0f} {ratio:>7} {target or '-':>8} {verdict}")
+            figures["results"][f"ratio_{mode}_b{batch}"] = round(server_rate / raw, 3) if raw else None
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     shutil.rmtree(data_dir, ignore_errors=True)

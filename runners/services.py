@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, UUIDField, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, UUIDField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -18,7 +18,17 @@ from runners.models import Runner
 from workflows import queue_events
 from workflows.artifact_files import artifact_path
 from workflows.inputs import assemble_inputs
-from workflows.models import HELD_TASK_STATES, Artifact, Run, RunState, TagSet, Task, TaskLog, TaskState
+from workflows.models import (
+    HELD_TASK_STATES,
+    UNFINISHED_TASK_STATES,
+    Artifact,
+    Run,
+    RunState,
+    TagSet,
+    Task,
+    TaskLog,
+    TaskState,
+)
 from workflows.services import tasks as task_outcomes
 
 
@@ -451,4 +461,9 @@ def lease_reap(*, limit: int = 1000) -> int:
     for task in expired:
         if task_outcomes.task_lose(task=task, reason=f"lease {task.lease_id} expired").applied:
             reaped += 1
+    # A server process that died between a result's commit and its run check leaves the run
+    # "running" with every task final; this sweep finishes such runs.
+    unfinished = Task.objects.filter(run=OuterRef("pk"), state__in=UNFINISHED_TASK_STATES)
+    for run_id in Run.objects.filter(state=RunState.RUNNING).filter(~Exists(unfinished)).values_list("pk", flat=True)[:limit]:
+        task_outcomes.run_finish_if_done(run_id=run_id)
     return reaped

@@ -1,8 +1,8 @@
 """Two last results of a run reported at the same moment: the run must still finish.
 
-Each outcome updates its task and then asks "is anything unfinished?" in the same transaction. On
-PostgreSQL (READ COMMITTED) two such transactions that overlap would each see the other's task still
-running; run_finish_if_done locks the run row first so the second one looks after the first committed.
+Were "is anything unfinished?" asked inside each outcome's transaction, two overlapping ones on
+PostgreSQL (READ COMMITTED) would each see the other's task still running and neither would finish
+the run. The engine asks after its commit (run_finish_if_done), so the later of the two sees both.
 SQLite's IMMEDIATE transactions serialise them anyway.
 """
 

@@ -133,8 +133,17 @@ def _fail_downstream_of(removed_by_run: dict[int, set[int]], *, now) -> None:
             )
 
 
-@transaction.atomic
 def queue_clear(*, tasks) -> int:
+    """Cancels the queued tasks among `tasks`; then, committed, finishes the runs left with nothing to do."""
+    removed = _queue_clear(tasks=tasks)
+    # After the commit, as for every task outcome (workflows/services/tasks.py, run_finish_if_done).
+    for run_id in removed:
+        run_finish_if_done(run_id=run_id)
+    return sum(len(pks) for pks in removed.values())
+
+
+@transaction.atomic
+def _queue_clear(*, tasks) -> dict[int, set[int]]:
     """Cancels the queued tasks among `tasks`; runs left with only final tasks finish (as cancelled).
 
     Leased and running tasks are not the queue: they go on. Batches keep every statement under the
@@ -157,9 +166,7 @@ def queue_clear(*, tasks) -> int:
         for pk, run_id in rows:
             removed[run_id].add(pk)
     _fail_downstream_of(removed, now=now)
-    for run_id in removed:
-        run_finish_if_done(run_id=run_id)
-    return sum(len(pks) for pks in removed.values())
+    return removed
 
 
 def cancel_all() -> tuple[list[int], int]:

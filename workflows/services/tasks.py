@@ -5,6 +5,7 @@ AND state IN (leased, running)`), checked for one changed row: a late result, a 
 a concurrent cancel then changes nothing instead of double-counting.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -44,15 +45,15 @@ def _claim(task: Task, **changes) -> bool:
 
 
 def run_finish_if_done(*, run_id: int) -> None:
-    """Finishes the run once every task is final; called in the transaction that ended a task.
+    """Finishes the run once every task is final.
 
-    The run row is locked before looking: two transactions ending a run's last two tasks at once
-    would otherwise each see the other's task unfinished (READ COMMITTED) and neither would finish
-    the run. Lock order everywhere: task rows first, then their run, so a cancel cannot deadlock
-    with a result.
+    Called only AFTER the transaction that ended a task has committed (see `_then_finish_run`):
+    of two transactions ending a run's last two tasks at once, the one that commits second then
+    looks after the other committed and sees every task final. Checked inside the transactions,
+    each would see the other's task still unfinished (READ COMMITTED) and the run would stay
+    running; locking the run row instead would serialise every result of a run behind one lock
+    held across each commit. Two finishers at once write once: the update is conditional.
     """
-    if not list(Run.objects.select_for_update().filter(pk=run_id, state=RunState.RUNNING).values_list("pk")):
-        return  # already final (a cancelled run keeps its state)
     if Task.objects.filter(run_id=run_id, state__in=UNFINISHED_TASK_STATES).exists():
         return
     states = set(Task.objects.filter(run_id=run_id).values_list("state", flat=True).distinct())
@@ -63,6 +64,20 @@ def run_finish_if_done(*, run_id: int) -> None:
     else:
         final = RunState.SUCCEEDED
     Run.objects.filter(pk=run_id, state=RunState.RUNNING).update(state=final, finished=timezone.now())
+
+
+def _then_finish_run(outcome_function):
+    """Runs a task outcome in its own transaction, then, once committed, looks whether its run is done."""
+    atomic_outcome = transaction.atomic(outcome_function)
+
+    @functools.wraps(outcome_function)
+    def outcome_then_finish(*, task: Task, **kwargs):
+        outcome = atomic_outcome(task=task, **kwargs)
+        if getattr(outcome, "applied", True):
+            run_finish_if_done(run_id=task.run_id)
+        return outcome
+
+    return outcome_then_finish
 
 
 def _fail_downstream(task: Task) -> None:
@@ -92,13 +107,20 @@ def _release_children(parent_ids: list[int]) -> tuple[int, ...]:
     return tuple(children.filter(state=TaskState.QUEUED).values_list("pk", flat=True))
 
 
-@transaction.atomic
 def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[int, ...]]:
     """Many successes in one transaction: the held leases named are locked and completed together.
 
     Returns the lease ids that were applied and the children they released. A result whose lease is
     not held (a resend, a stale lease) is left out; the caller answers those one by one.
     """
+    applied, released, run_ids = _tasks_succeed(runner_id=runner_id, results=results)
+    for run_id in run_ids:
+        run_finish_if_done(run_id=run_id)
+    return applied, released
+
+
+@transaction.atomic
+def _tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[int, ...], list[int]]:
     by_lease = {result["lease_id"]: result for result in results}
     held = Task.objects.filter(lease_id__in=by_lease, runner_id=runner_id, state__in=HELD_TASK_STATES)
     if connection.features.has_select_for_update:
@@ -106,7 +128,7 @@ def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[in
         held = held.select_for_update(of=("self",))
     tasks = list(held.only("pk", "run_id", "lease_id", "started", "child_count").order_by("pk"))
     if not tasks:
-        return set(), ()
+        return set(), (), []
     now = timezone.now()
     for task in tasks:
         result = by_lease[task.lease_id]
@@ -118,9 +140,7 @@ def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[in
         task.finished_lease_id = task.lease_id
     Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
     released = _release_children([task.pk for task in tasks if task.child_count])
-    for run_id in sorted({task.run_id for task in tasks}):
-        run_finish_if_done(run_id=run_id)
-    return {task.lease_id for task in tasks}, released
+    return {task.lease_id for task in tasks}, released, sorted({task.run_id for task in tasks})
 
 
 def _end_for_good(task: Task, *, state: str, error: str, started, finished, reported: bool, **counters) -> Outcome:
@@ -130,7 +150,6 @@ def _end_for_good(task: Task, *, state: str, error: str, started, finished, repo
     if not _claim(task, state=state, error=error, started=started or task.started, finished=finished, **counters):
         return Outcome(applied=False, state=task.state)
     _fail_downstream(task)
-    run_finish_if_done(run_id=task.run_id)
     return Outcome(applied=True, state=state)
 
 
@@ -155,7 +174,7 @@ def _requeue(task: Task, *, error: str, reported: bool, not_before=None, **count
     return Outcome(applied=True, state=TaskState.QUEUED)
 
 
-@transaction.atomic
+@_then_finish_run
 def task_fail(*, task: Task, error: str, started, finished) -> Outcome:
     """A failure the runner reports: retried after a backoff while `retries` remain."""
     failures = task.failures + 1
@@ -173,7 +192,7 @@ def task_fail(*, task: Task, error: str, started, finished) -> Outcome:
     )
 
 
-@transaction.atomic
+@_then_finish_run
 def task_lose(*, task: Task, reason: str) -> Outcome:
     """A lease that ended without a result (expired, or the runner gave the task up).
 
@@ -196,7 +215,7 @@ def task_lose(*, task: Task, reason: str) -> Outcome:
     return _requeue(task, error=reason, reported=False, lost_leases=F("lost_leases") + 1)
 
 
-@transaction.atomic
+@_then_finish_run
 def task_cancelled(*, task: Task, error: str, started, finished) -> Outcome:
     """The runner stopped the task. Asked for: it ends cancelled. Not asked for (the runner shut
     down hard): the task goes back to the queue like a lost lease."""
@@ -207,14 +226,13 @@ def task_cancelled(*, task: Task, error: str, started, finished) -> Outcome:
     )
 
 
-@transaction.atomic
+@_then_finish_run
 def task_cancel(*, task: Task) -> str:
     """A user cancels one task: queued/pending ones end now, held ones are told at their next heartbeat."""
     now = timezone.now()
     waiting = Task.objects.filter(pk=task.pk, state__in=[TaskState.PENDING, TaskState.QUEUED])
     if waiting.update(state=TaskState.CANCELLED, finished=now, error="cancelled"):
         _fail_downstream(task)
-        run_finish_if_done(run_id=task.run_id)
         return TaskState.CANCELLED
     Task.objects.filter(pk=task.pk, state__in=HELD_TASK_STATES).update(cancel_requested=True)
     return Task.objects.values_list("state", flat=True).get(pk=task.pk)
