@@ -6,6 +6,7 @@ a concurrent cancel then changes nothing instead of double-counting.
 """
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -138,9 +139,33 @@ def _tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[i
         task.finished = result["finished"] or now
         task.error = ""
         task.finished_lease_id = task.lease_id
-    Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
+    if connection.vendor == "postgresql":
+        _complete_with_arrays(tasks)
+    else:
+        Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
     released = _release_children([task.pk for task in tasks if task.child_count])
     return {task.lease_id for task in tasks}, released, sorted({task.run_id for task in tasks})
+
+
+def _complete_with_arrays(tasks: list[Task]) -> None:
+    """One UPDATE from parallel arrays: bulk_update's CASE per row and column costs more to build
+    in Python than the database spends on it, and results are the hottest write we have."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Task._meta.db_table} AS t
+                SET state = %s, error = '', finished_lease_id = t.lease_id,
+                    outputs = v.outputs::jsonb, started = v.started, finished = v.finished
+                FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+                    AS v(id, outputs, started, finished)
+                WHERE t.id = v.id""",  # noqa: S608 (table name from the model; values are parameters)
+            [
+                TaskState.SUCCEEDED,
+                [task.pk for task in tasks],
+                [json.dumps(task.outputs) for task in tasks],
+                [task.started for task in tasks],
+                [task.finished for task in tasks],
+            ],
+        )
 
 
 def _end_for_good(task: Task, *, state: str, error: str, started, finished, reported: bool, **counters) -> Outcome:
