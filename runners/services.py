@@ -97,9 +97,11 @@ def _claim(runner: Runner, *, max_tasks: int, executors: list[str], only: tuple[
     offered = [executor for executor in executors if executor in runner.executors]
     if not offered or max_tasks < 1:
         return []
-    now = timezone.now()
-    expires = now + timedelta(seconds=settings.LEASE_TTL_S)
     with transaction.atomic():
+        # Read the clock inside: on SQLite entering the transaction may wait for the write lock, and a
+        # lease stamped before that wait could predate the parent's finish that released its task.
+        now = timezone.now()
+        expires = now + timedelta(seconds=settings.LEASE_TTL_S)
         ids = _claim_ids(runner, offered, max_tasks, only, now, expires)
         if not ids:
             return []
