@@ -9,10 +9,10 @@ from __future__ import annotations
 import graphlib
 import heapq
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["CycleError", "Plan", "descendants", "plan"]
+__all__ = ["CycleError", "Plan", "closure", "descendants", "plan"]
 
 
 class CycleError(ValueError):
@@ -146,4 +146,24 @@ def descendants(edges: Iterable[tuple[str, str]] | Iterable[tuple[int, int]], st
         if node not in seen:
             seen.add(node)
             stack.extend(children.get(node, ()))
+    return seen
+
+
+def closure(edges: Iterable[tuple], start: Iterable, *, up: Callable[[object], bool], down: Callable[[object], bool]) -> set:
+    """`start` plus every node reachable by stepping to parents that satisfy `up` and to children that
+    satisfy `down`, transitively; iterative."""
+    parents: dict = {}
+    children: dict = {}
+    for parent, child in edges:
+        parents.setdefault(child, []).append(parent)
+        children.setdefault(parent, []).append(child)
+    seen: set = set()
+    stack = list(start)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(parent for parent in parents.get(node, ()) if up(parent))
+        stack.extend(child for child in children.get(node, ()) if down(child))
     return seen

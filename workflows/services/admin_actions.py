@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from runners.models import Runner
+from workflows import dag
 from workflows.models import Run, RunState, Task, TaskDependency, TaskState
 from workflows.queue_events import notify_queued
 from workflows.services.runs import runs_cancel
@@ -27,19 +28,12 @@ _BATCH = 500
 def _requeue_closure(chosen: set[int], edges: list[tuple[int, int]], states: dict[int, str]) -> set[int]:
     """What must run again for the chosen tasks to run: their unsucceeded ancestors (a task cannot
     start without its parents) and the descendants that failed or were cancelled because of them."""
-    parents, children = defaultdict(list), defaultdict(list)
-    for parent, child in edges:
-        parents[child].append(parent)
-        children[parent].append(child)
-    closure, stack = set(), list(chosen)
-    while stack:
-        task = stack.pop()
-        if task in closure:
-            continue
-        closure.add(task)
-        stack.extend(p for p in parents[task] if states[p] in REQUEUEABLE_STATES)
-        stack.extend(c for c in children[task] if states[c] in (TaskState.UPSTREAM_FAILED, TaskState.CANCELLED))
-    return closure
+    return dag.closure(
+        edges,
+        chosen,
+        up=lambda task: states[task] in REQUEUEABLE_STATES,
+        down=lambda task: states[task] in (TaskState.UPSTREAM_FAILED, TaskState.CANCELLED),
+    )
 
 
 @transaction.atomic

@@ -168,3 +168,16 @@ def test_large_chain_and_random_dag_are_fast():
     assert all(cp[name] == 1 + child_path.get(name, 0) for name in nodes)
     # Both plans together: generous bound, this checks the algorithms are linear-ish.
     assert elapsed < 1.0, elapsed
+
+
+def test_closure_follows_parents_and_children_that_pass_their_filters():
+    # a -> b -> c -> d, and e -> c
+    edges = [("a", "b"), ("b", "c"), ("c", "d"), ("e", "c")]
+    broken = {"b", "d"}
+    found = dag.closure(edges, ["c"], up=lambda n: n in broken, down=lambda n: n in broken)
+    assert found == {"c", "b", "d"}  # a and e do not pass `up`
+
+
+def test_closure_of_a_deep_chain_does_not_recurse():
+    edges = [(i, i + 1) for i in range(50_000)]
+    assert len(dag.closure(edges, [50_000], up=lambda n: True, down=lambda n: False)) == 50_001
