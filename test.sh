@@ -29,5 +29,5 @@ env -u DATABASE_URL .venv/bin/python -m pytest -q "$@"
 
 if [ -n "${DATABASE_URL:-}" ]; then
     echo "==> pytest on ${DATABASE_URL%%://*} (DATABASE_URL); the runner package's own unit tests ran above"
-    .venv/bin/python -m pytest -q --ignore=runner_client/tests "$@"
+    .venv/bin/python -m pytest -q tests accounts workflows runners "$@"
 fi
