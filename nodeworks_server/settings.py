@@ -200,3 +200,5 @@ REAPER_INTERVAL_S = env_float("NODEWORKS_REAPER_INTERVAL_S", 5.0)
 MAX_LOG_BYTES = env_int("NODEWORKS_MAX_LOG_BYTES", 10 * 1024 * 1024)
 MAX_ARTIFACT_BYTES = env_int("NODEWORKS_MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
 RUNNER_PROTOCOL_VERSIONS = ("1",)
+# PostgreSQL: a run this large refreshes the queue table's planner statistics once committed.
+ANALYZE_AFTER_TASKS = env_int("NODEWORKS_ANALYZE_AFTER_TASKS", 1000)
