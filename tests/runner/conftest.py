@@ -392,3 +392,20 @@ def plugin_file(folder: Path, name: str, text: str) -> Path:
 
 
 __all__ = ["FINAL_RUN_STATES", "SAMPLES", "Api", "connect", "make_node", "nc_sample", "node", "plugin_file", "workflow_of"]
+
+
+def wait_task_state(api, workflow_id: int, run_id: int, state: str, name: str = "task", timeout: float = 60) -> dict:
+    """The run turns cancelled at once; its running task only when the runner reports it."""
+    deadline = time.monotonic() + timeout
+    status = {}
+    while time.monotonic() < deadline:
+        status = api.get(f"/api/v1/workflow/status/{workflow_id}?run={run_id}")
+        if status["nodes"][name]["state"] == state:
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"task {name} not {state} after {timeout}s: {status}")
+
+
+def task_log(api, run_id: int, name: str = "task") -> str:
+    answer = api.get(f"/api/v1/runs/{run_id}/logs/{name}")
+    return "".join(attempt["data"] for attempt in answer["attempts"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner.conftest import node
+from tests.runner.conftest import node, task_log, wait_task_state
 
 ENV_FILE = Path(os.environ.get("NW_CI_DIR", "/var/lib/nodeworks-ci")) / "podman.env"
 MARKER_PATH = "/etc/nodeworks-test-image"
@@ -105,23 +105,6 @@ def command_workflow(command, requirements: dict) -> dict:
         "command": _terminal(command),
         "stdout": _terminal(out=True), "stderr": _terminal(out=True), "returncode": _terminal(out=True),
     }, {"executor": "container", **requirements})
-
-
-def wait_task_state(api, workflow_id: int, run_id: int, state: str, name: str = "task", timeout: float = 60) -> dict:
-    """The run turns cancelled at once; its running task only when the runner reports it."""
-    deadline = time.monotonic() + timeout
-    status = {}
-    while time.monotonic() < deadline:
-        status = api.get(f"/api/v1/workflow/status/{workflow_id}?run={run_id}")
-        if status["nodes"][name]["state"] == state:
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"task {name} not {state} after {timeout}s: {status}")
-
-
-def task_log(api, run_id: int, name: str = "task") -> str:
-    answer = api.get(f"/api/v1/runs/{run_id}/logs/{name}")
-    return "".join(attempt["data"] for attempt in answer["attempts"])
 
 
 def containers_named(podman, prefix: str = "nodeworks-") -> list[str]:

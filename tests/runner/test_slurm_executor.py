@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from tests.runner.conftest import node
+from tests.runner.conftest import node, task_log, wait_task_state
 
 PARTITION = os.environ.get("NODEWORKS_TEST_SLURM_PARTITION", "debug")
 
@@ -67,23 +67,6 @@ def command_workflow(command, requirements: dict | None = None, name: str = "tas
             "requirements": {"executor": "slurm", **(requirements or {})},
         }
     }
-
-
-def wait_task_state(api, workflow_id: int, run_id: int, state: str, name: str = "task", timeout: float = 60) -> dict:
-    """The run turns cancelled at once; its running task only when the runner reports it."""
-    deadline = time.monotonic() + timeout
-    status = {}
-    while time.monotonic() < deadline:
-        status = api.get(f"/api/v1/workflow/status/{workflow_id}?run={run_id}")
-        if status["nodes"][name]["state"] == state:
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"task {name} not {state} after {timeout}s: {status}")
-
-
-def task_log(api, run_id: int, name: str = "task") -> str:
-    answer = api.get(f"/api/v1/runs/{run_id}/logs/{name}")
-    return "".join(attempt["data"] for attempt in answer["attempts"])
 
 
 def squeue_jobs(name_part: str = "") -> list[str]:

@@ -117,7 +117,7 @@ class Executor(abc.ABC):
     def start(self, task: dict, workdir: pathlib.Path) -> Handle:
         """Starts a task (``task`` = the lease payload) in its own, already created, work directory."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (an optional hook: most executors hold nothing)
         """Releases the executor's resources (worker pools, ...)."""
 
     def adopt(self, state_dir) -> List[Handle]:

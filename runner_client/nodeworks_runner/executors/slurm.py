@@ -63,6 +63,7 @@ from nodeworks_runner.executors.process import (
     write_task_file,
 )
 
+
 class NoCapacity(_BaseNoCapacity):
     """``start`` cannot submit now (``slurm_max_jobs`` reached, or a SLURM submit limit): nothing was
     submitted; keep the task and try again later. A subclass of ``base.NoCapacity``, which the loop handles."""

@@ -145,7 +145,7 @@ def command_node(ctx: NodeContext) -> dict:
             stop_process_group(process.pid, grace_s)
             try:
                 process.wait(timeout=grace_s + 1)
-            except Exception:
+            except Exception:  # noqa: S110 (already stopping on another error, re-raised below)
                 pass
         raise
     finally:

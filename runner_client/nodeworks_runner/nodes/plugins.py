@@ -51,7 +51,7 @@ def _load_file(path: str) -> None:
     ensure_nodeworks_importable()
     module_name = "nodeworks_plugin_%s_%s" % (
         "".join(c if c.isalnum() else "_" for c in os.path.basename(path)[:-3]),
-        hashlib.sha1(path.encode("utf-8")).hexdigest()[:8],
+        hashlib.sha1(path.encode("utf-8"), usedforsecurity=False).hexdigest()[:8],  # a module name, not a secret
     )
     _nodes_by_file.pop(path, None)
     _errors.pop(path, None)
@@ -126,7 +126,7 @@ def class_runner(cls):
         wanted = set(ctx.output_terminals())
         for name, terminal in terminals.items():
             is_output = name in wanted or _opt(terminal, "out")
-            if is_output and not (name in ctx.inputs):
+            if is_output and name not in ctx.inputs:
                 outputs[name] = terminal.value
         if isinstance(returned, dict):
             outputs.update(returned)
@@ -156,7 +156,7 @@ def _add_missing_terminals(instance, ctx) -> None:
             try:
                 adder(name, **opts)
                 continue
-            except Exception:
+            except Exception:  # noqa: S110 (a real nodeworks that refuses these options: fall back below)
                 pass
         from nodeworks import Terminal  # the compatibility module's, when the real one lacks it
 
