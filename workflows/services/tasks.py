@@ -122,15 +122,20 @@ def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[in
 
 @transaction.atomic
 def _tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[int, ...], list[int]]:
+    complete = _complete_on_postgresql if connection.vendor == "postgresql" else _complete_with_orm
+    done = complete(runner_id=runner_id, results=results, now=timezone.now())
+    released = _release_children([pk for pk, _, _, children in done if children])
+    return {lease for _, _, lease, _ in done}, released, sorted({run_id for _, run_id, _, _ in done})
+
+
+def _complete_with_orm(*, runner_id: int, results: list[dict], now) -> list[tuple]:
+    """(pk, run_id, lease_id, child_count) of the held leases completed. SQLite has no row locks:
+    its IMMEDIATE transaction holds the write lock from the SELECT on, so what it reads stays held."""
     by_lease = {result["lease_id"]: result for result in results}
     held = Task.objects.filter(lease_id__in=by_lease, runner_id=runner_id, state__in=HELD_TASK_STATES)
     if connection.features.has_select_for_update:
-        # SQLite has no row locks; its IMMEDIATE transaction already holds the write lock.
         held = held.select_for_update(of=("self",))
     tasks = list(held.only("pk", "run_id", "lease_id", "started", "child_count").order_by("pk"))
-    if not tasks:
-        return set(), (), []
-    now = timezone.now()
     for task in tasks:
         result = by_lease[task.lease_id]
         task.state = TaskState.SUCCEEDED
@@ -139,33 +144,35 @@ def _tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[i
         task.finished = result["finished"] or now
         task.error = ""
         task.finished_lease_id = task.lease_id
-    if connection.vendor == "postgresql":
-        _complete_with_arrays(tasks)
-    else:
-        Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
-    released = _release_children([task.pk for task in tasks if task.child_count])
-    return {task.lease_id for task in tasks}, released, sorted({task.run_id for task in tasks})
+    Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
+    return [(task.pk, task.run_id, task.lease_id, task.child_count) for task in tasks]
 
 
-def _complete_with_arrays(tasks: list[Task]) -> None:
-    """One UPDATE from parallel arrays: bulk_update's CASE per row and column costs more to build
-    in Python than the database spends on it, and results are the hottest write we have."""
+def _complete_on_postgresql(*, runner_id: int, results: list[dict], now) -> list[tuple]:
+    """The same in one statement: an UPDATE from parallel arrays, fenced by lease, runner and state,
+    that returns what it completed. bulk_update's CASE per row and column costs more to build in
+    Python than the database spends on it, and results are the hottest write we have."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {Task._meta.db_table} AS t
-                SET state = %s, error = '', finished_lease_id = t.lease_id,
-                    outputs = v.outputs::jsonb, started = v.started, finished = v.finished
-                FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[])
-                    AS v(id, outputs, started, finished)
-                WHERE t.id = v.id""",  # noqa: S608 (table name from the model; values are parameters)
+                SET state = %s, error = '', finished_lease_id = t.lease_id, outputs = v.outputs::jsonb,
+                    started = COALESCE(v.started, t.started), finished = COALESCE(v.finished, %s)
+                FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+                    AS v(lease_id, outputs, started, finished)
+                WHERE t.lease_id = v.lease_id AND t.runner_id = %s AND t.state IN (%s, %s)
+                RETURNING t.id, t.run_id, t.lease_id, t.child_count""",  # noqa: S608 (table name from the model)
             [
                 TaskState.SUCCEEDED,
-                [task.pk for task in tasks],
-                [json.dumps(task.outputs) for task in tasks],
-                [task.started for task in tasks],
-                [task.finished for task in tasks],
+                now,
+                [result["lease_id"] for result in results],
+                [json.dumps(result["outputs"]) for result in results],
+                [result["started"] for result in results],
+                [result["finished"] for result in results],
+                runner_id,
+                *HELD_TASK_STATES,
             ],
         )
+        return cursor.fetchall()
 
 
 def _end_for_good(task: Task, *, state: str, error: str, started, finished, reported: bool, **counters) -> Outcome:
