@@ -18,6 +18,17 @@ from workflows.services.runs import runs_cancel
 from workflows.services.tasks import task_cancel
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RevisionInline(admin.TabularInline):
     model = Revision
     fields = ["sha", "message", "author", "node_count", "created"]
@@ -50,20 +61,11 @@ class WorkflowAdmin(admin.ModelAdmin):
 
 
 @admin.register(Revision)
-class RevisionAdmin(admin.ModelAdmin):
+class RevisionAdmin(ReadOnlyAdmin):
     list_display = ["workflow", "sha", "message", "author", "created"]
     list_select_related = ["workflow", "author"]
     search_fields = ["sha", "message", "workflow__name"]
     readonly_fields = ["workflow", "sha", "message", "author", "node_count", "created"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # ---------------------------------------------------------------- runs, tasks, logs, artifacts
@@ -168,17 +170,6 @@ class TaskAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"{len(states) - held} task(s) cancelled; {held} running task(s) will be stopped by their runners."
         )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TaskLog)
