@@ -1,36 +1,25 @@
 from django.conf import settings
 from django.utils import timezone
-from rest_framework import authentication, exceptions
+from rest_framework import exceptions
 
-from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_digest
+from accounts.authentication import PrefixedTokenAuthentication
+from accounts.secrets import RUNNER_TOKEN_PREFIX
 from runners.models import Runner
 
 
-class RunnerAuthentication(authentication.BaseAuthentication):
+class RunnerAuthentication(PrefixedTokenAuthentication):
     """`Authorization: Runner nwr_...`, accepted only on runner endpoints. `request.auth` is the Runner."""
 
     keyword = "Runner"
+    prefix = RUNNER_TOKEN_PREFIX
+    kind = "runner token"
 
-    def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Runner header must be 'Runner <token>'.")
-        try:
-            key = header[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("Invalid runner token.") from None
-        if not key.startswith(RUNNER_TOKEN_PREFIX):
-            raise exceptions.AuthenticationFailed("Not a runner token (expected the nwr_ prefix).")
-        runner = Runner.objects.select_related("owner").filter(token_digest=secret_digest(key)).first()
+    def authenticate_digest(self, digest: str, request):
+        runner = Runner.objects.select_related("owner").filter(token_digest=digest).first()
         if runner is None or not runner.owner.is_active:
-            raise exceptions.AuthenticationFailed("Invalid or revoked runner token.")
+            return None
         _touch(runner, request)
         return runner.owner, runner
-
-    def authenticate_header(self, request):
-        return self.keyword
 
 
 def _touch(runner: Runner, request) -> None:
