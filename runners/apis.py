@@ -10,12 +10,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from nodeworks_server.parsers import LimitedJSONParser
-from runners import services
+from runners import protocol_input, services
 from runners.authentication import RunnerProtocolMixin
 from workflows.artifact_files import AnyAcceptNegotiation, artifact_response
 from workflows.nodeworks_format import EXECUTORS
 
 STALE = status.HTTP_409_CONFLICT
+
+
+# The InputSerializers of lease, heartbeat and results document the bodies (OpenAPI); the bodies
+# are validated by runners/protocol_input.py, which costs a fraction of a serializer per call.
 
 
 class LeaseApi(RunnerProtocolMixin, APIView):
@@ -27,9 +31,7 @@ class LeaseApi(RunnerProtocolMixin, APIView):
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        tasks = services.lease_tasks(runner=request.auth, **data.validated_data)
+        tasks = services.lease_tasks(runner=request.auth, **protocol_input.lease_input(request.data))
         return Response({"tasks": tasks})
 
 
@@ -46,9 +48,7 @@ class HeartbeatApi(RunnerProtocolMixin, APIView):
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        answer = services.lease_heartbeat(runner=request.auth, **data.validated_data)
+        answer = services.lease_heartbeat(runner=request.auth, **protocol_input.heartbeat_input(request.data))
         body = {"leases": answer.leases, "expires_at": answer.expires_at, "shutdown": answer.shutdown}
         # Every lease named is stale: the call as a whole is refused (and changed nothing).
         all_lost = answer.leases and all(state == "lost" for state in answer.leases.values())
@@ -113,38 +113,31 @@ class ArtifactDownloadApi(RunnerProtocolMixin, APIView):
         return artifact_response(artifact, as_attachment=False)
 
 
+class ResultBodySerializer(serializers.Serializer):
+    lease_id = serializers.UUIDField()
+    state = serializers.ChoiceField(["succeeded", "failed", "cancelled"])
+    outputs = serializers.DictField(required=False, default=dict)
+    error = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
+    started = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    finished = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class NextLeaseBodySerializer(serializers.Serializer):
+    max_tasks = serializers.IntegerField(min_value=0, max_value=1000)
+    executors = serializers.ListField(child=serializers.ChoiceField(EXECUTORS), max_length=len(EXECUTORS))
+
+
 class ResultsApi(RunnerProtocolMixin, APIView):
     parser_classes = [LimitedJSONParser]
 
-    class ResultSerializer(serializers.Serializer):
-        lease_id = serializers.UUIDField()
-        state = serializers.ChoiceField(["succeeded", "failed", "cancelled"])
-        outputs = serializers.DictField(required=False, default=dict)
-        error = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
-        started = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        finished = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-    class NextLeaseSerializer(serializers.Serializer):
-        max_tasks = serializers.IntegerField(min_value=0, max_value=1000)
-        executors = serializers.ListField(child=serializers.ChoiceField(EXECUTORS), max_length=len(EXECUTORS))
-
     class InputSerializer(serializers.Serializer):
-        results = serializers.ListField(min_length=1, max_length=1000)
-        lease = serializers.DictField(required=False, help_text="optional: lease more tasks in the same call")
+        results = ResultBodySerializer(many=True, min_length=1, max_length=1000)
+        lease = NextLeaseBodySerializer(required=False, help_text="optional: lease more tasks in the same call")
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        results = self.ResultSerializer(data=data.validated_data["results"], many=True)
-        results.is_valid(raise_exception=True)
-        lease = None
-        if "lease" in data.validated_data:
-            lease_data = self.NextLeaseSerializer(data=data.validated_data["lease"])
-            lease_data.is_valid(raise_exception=True)
-            lease = {**lease_data.validated_data, "max_tasks": min(lease_data.validated_data["max_tasks"],
-                                                                  settings.LEASE_MAX_TASKS)}
-        answers, next_tasks = services.results_report(runner=request.auth, results=results.validated_data, lease=lease)
+        results, lease = protocol_input.results_input(request.data, max_lease_tasks=settings.LEASE_MAX_TASKS)
+        answers, next_tasks = services.results_report(runner=request.auth, results=results, lease=lease)
         body = {
             "results": [{key: value for key, value in vars(a).items() if value is not None} for a in answers],
             "next": next_tasks,

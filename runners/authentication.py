@@ -5,6 +5,7 @@ from rest_framework import exceptions
 from accounts.authentication import PrefixedTokenAuthentication
 from accounts.secrets import RUNNER_TOKEN_PREFIX
 from runners.models import Runner
+from runners.selectors import runner_by_token_digest
 
 
 class RunnerAuthentication(PrefixedTokenAuthentication):
@@ -15,7 +16,7 @@ class RunnerAuthentication(PrefixedTokenAuthentication):
     kind = "runner token"
 
     def authenticate_digest(self, digest: str, request):
-        runner = Runner.objects.select_related("owner").filter(token_digest=digest).first()
+        runner = runner_by_token_digest(digest)
         if runner is None or not runner.owner.is_active:
             return None
         _touch(runner, request)

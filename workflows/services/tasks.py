@@ -55,8 +55,14 @@ def run_finish_if_done(*, run_id: int) -> None:
     running; locking the run row instead would serialise every result of a run behind one lock
     held across each commit. Two finishers at once write once: the update is conditional.
     """
-    if Task.objects.filter(run_id=run_id, state__in=UNFINISHED_TASK_STATES).exists():
-        return
+    with connection.cursor() as cursor:
+        # Asked after every result: written out, the ORM's query building cost more than the lookup.
+        cursor.execute(
+            f"SELECT 1 FROM {Task._meta.db_table} WHERE run_id = %s AND state IN (%s, %s, %s, %s) LIMIT 1",  # noqa: S608
+            [run_id, *UNFINISHED_TASK_STATES],
+        )
+        if cursor.fetchone():
+            return
     states = set(Task.objects.filter(run_id=run_id).values_list("state", flat=True).distinct())
     if TaskState.CANCELLED in states:
         final = RunState.CANCELLED
@@ -108,29 +114,28 @@ def _release_children(parent_ids: list[int]) -> tuple[int, ...]:
     return tuple(children.filter(state=TaskState.QUEUED).values_list("pk", flat=True))
 
 
-def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[int, ...]]:
-    """Many successes in one transaction: the held leases named are locked and completed together.
+def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[int, ...], list[int]]:
+    """Many successes at once: the held leases named are completed together, atomically with the
+    release of their children.
 
-    Returns the lease ids that were applied and the children they released. A result whose lease is
-    not held (a resend, a stale lease) is left out; the caller answers those one by one.
+    Returns the lease ids that were applied, the children they released and the ids of the runs
+    touched. A result whose lease is not held (a resend, a stale lease) is left out; the caller
+    answers those one by one. The caller also asks `run_finish_if_done` for each run touched, once
+    this has committed (it may know better, e.g. when it just leased another task of that run).
     """
-    applied, released, run_ids = _tasks_succeed(runner_id=runner_id, results=results)
-    for run_id in run_ids:
-        run_finish_if_done(run_id=run_id)
-    return applied, released
+    if connection.vendor == "postgresql":
+        done, released = _succeed_on_postgresql(runner_id=runner_id, results=results, now=timezone.now())
+    else:
+        done, released = _succeed_with_orm(runner_id=runner_id, results=results, now=timezone.now())
+    if released:
+        transaction.on_commit(notify_queued)
+    return {lease for _, _, lease in done}, released, sorted({run_id for _, run_id, _ in done})
 
 
 @transaction.atomic
-def _tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[int, ...], list[int]]:
-    complete = _complete_on_postgresql if connection.vendor == "postgresql" else _complete_with_orm
-    done = complete(runner_id=runner_id, results=results, now=timezone.now())
-    released = _release_children([pk for pk, _, _, children in done if children])
-    return {lease for _, _, lease, _ in done}, released, sorted({run_id for _, run_id, _, _ in done})
-
-
-def _complete_with_orm(*, runner_id: int, results: list[dict], now) -> list[tuple]:
-    """(pk, run_id, lease_id, child_count) of the held leases completed. SQLite has no row locks:
-    its IMMEDIATE transaction holds the write lock from the SELECT on, so what it reads stays held."""
+def _succeed_with_orm(*, runner_id: int, results: list[dict], now) -> tuple[list[tuple], tuple[int, ...]]:
+    """SQLite has no row locks: its IMMEDIATE transaction holds the write lock from the SELECT on,
+    so what it reads stays held."""
     by_lease = {result["lease_id"]: result for result in results}
     held = Task.objects.filter(lease_id__in=by_lease, runner_id=runner_id, state__in=HELD_TASK_STATES)
     if connection.features.has_select_for_update:
@@ -145,34 +150,63 @@ def _complete_with_orm(*, runner_id: int, results: list[dict], now) -> list[tupl
         task.error = ""
         task.finished_lease_id = task.lease_id
     Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
-    return [(task.pk, task.run_id, task.lease_id, task.child_count) for task in tasks]
+    released = _release_children([task.pk for task in tasks if task.child_count])
+    return [(task.pk, task.run_id, task.lease_id) for task in tasks], released
 
 
-def _complete_on_postgresql(*, runner_id: int, results: list[dict], now) -> list[tuple]:
-    """The same in one statement: an UPDATE from parallel arrays, fenced by lease, runner and state,
-    that returns what it completed. bulk_update's CASE per row and column costs more to build in
-    Python than the database spends on it, and results are the hottest write we have."""
+# One statement, so atomic without BEGIN/COMMIT round trips: an UPDATE from parallel arrays, fenced
+# by lease, runner and state, then (data-modifying CTEs) the children of the completed tasks that
+# have any get their pending parents counted down and the last one queued. Results are the hottest
+# write we have; bulk_update's CASE per row and column cost more to build in Python than the
+# database spends on all of it. Children are other rows than the parents, so the one snapshot the
+# CTEs share is no problem; a child two statements count down at once is updated by the second
+# after the first commits, from the row as the first left it (READ COMMITTED re-reads it).
+_PG_SUCCEED = f"""
+WITH done AS (
+    UPDATE {Task._meta.db_table} AS t
+    SET state = '{TaskState.SUCCEEDED}', error = '', finished_lease_id = t.lease_id, outputs = v.outputs::jsonb,
+        started = COALESCE(v.started, t.started), finished = COALESCE(v.finished, %(now)s)
+    FROM unnest(%(leases)s::uuid[], %(outputs)s::text[], %(started)s::timestamptz[], %(finished)s::timestamptz[])
+        AS v(lease_id, outputs, started, finished)
+    WHERE t.lease_id = v.lease_id AND t.runner_id = %(runner)s AND t.state IN ('{TaskState.LEASED}', '{TaskState.RUNNING}')
+    RETURNING t.id, t.run_id, t.lease_id, t.child_count
+), finished_links AS (
+    SELECT link.child_id, count(*) AS n
+    FROM {TaskDependency._meta.db_table} AS link JOIN done ON link.parent_id = done.id
+    WHERE done.child_count > 0
+    GROUP BY link.child_id
+), released AS (
+    UPDATE {Task._meta.db_table} AS c
+    SET pending_parents = c.pending_parents - f.n,
+        state = CASE WHEN c.state = '{TaskState.PENDING}' AND c.pending_parents = f.n THEN '{TaskState.QUEUED}' ELSE c.state END,
+        queued_at = CASE WHEN c.state = '{TaskState.PENDING}' AND c.pending_parents = f.n THEN %(now)s ELSE c.queued_at END
+    FROM finished_links AS f
+    WHERE c.id = f.child_id
+    RETURNING c.id, c.state
+)
+SELECT id, run_id, lease_id FROM done
+UNION ALL
+SELECT id, NULL, NULL FROM released WHERE state = '{TaskState.QUEUED}'
+"""  # noqa: S608 (table names from the models; every value is a parameter)
+
+
+def _succeed_on_postgresql(*, runner_id: int, results: list[dict], now) -> tuple[list[tuple], tuple[int, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {Task._meta.db_table} AS t
-                SET state = %s, error = '', finished_lease_id = t.lease_id, outputs = v.outputs::jsonb,
-                    started = COALESCE(v.started, t.started), finished = COALESCE(v.finished, %s)
-                FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[])
-                    AS v(lease_id, outputs, started, finished)
-                WHERE t.lease_id = v.lease_id AND t.runner_id = %s AND t.state IN (%s, %s)
-                RETURNING t.id, t.run_id, t.lease_id, t.child_count""",  # noqa: S608 (table name from the model)
-            [
-                TaskState.SUCCEEDED,
-                now,
-                [result["lease_id"] for result in results],
-                [json.dumps(result["outputs"]) for result in results],
-                [result["started"] for result in results],
-                [result["finished"] for result in results],
-                runner_id,
-                *HELD_TASK_STATES,
-            ],
+            _PG_SUCCEED,
+            {
+                "now": now,
+                "leases": [result["lease_id"] for result in results],
+                "outputs": [json.dumps(result["outputs"]) for result in results],
+                "started": [result["started"] for result in results],
+                "finished": [result["finished"] for result in results],
+                "runner": runner_id,
+            },
         )
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    done = [row for row in rows if row[1] is not None]
+    released = tuple(pk for pk, run_id, _ in rows if run_id is None)
+    return done, released
 
 
 def _end_for_good(task: Task, *, state: str, error: str, started, finished, reported: bool, **counters) -> Outcome:
