@@ -2,10 +2,18 @@
 
     long-poll lease -> start up to --concurrency tasks -> heartbeat -> stream logs
     -> collect finished tasks (spool) -> upload artifacts -> report results in batches
-    (and run the successors the server hands back)
+    (leasing the freed slots in the same call; run the tasks the server hands back)
 
 The long-poll lease runs in a helper thread (:class:`Leaser`) so that a waiting lease call never
 delays heartbeats, logs or results; everything else happens in the one loop thread.
+
+Leasing in the results call: a ``results`` call carries ``lease: {max_tasks, executors}`` with the
+slots free once those results are in, and the server fills them in ``next`` (successors first), so
+a runner that keeps its slots full makes one call per batch, not a ``results`` and a ``lease`` call.
+While results wait to be reported, the long-poll leaves the free slots to that call; it leases
+what is still free afterwards (when the queue had less than asked) and while delivery is failing.
+Slots are counted under one lock, a task being always in exactly one of: the long-poll's answer,
+``pending``, ``running``, ``reported``; a lease call in flight holds the slots it asked for.
 
 Signals: the first SIGTERM/SIGINT (or a heartbeat answer ``shutdown``) drains: lease nothing new,
 finish the running tasks, report them, exit. A second one stops the running tasks now and reports
@@ -42,6 +50,7 @@ log = logging.getLogger("nodeworks_runner")
 TICK_S = 0.02  # the loop's pace while tasks run
 IDLE_TICK_S = 0.1
 RESULT_BATCH = 100
+MAX_LEASE_TASKS = 1000  # the protocol's cap on max_tasks (the server may cap lower)
 LOG_CHUNK_CHARS = 1024 * 1024
 FAST_CANCEL_GRACE_S = 2.0  # grace on the second signal
 
@@ -105,7 +114,8 @@ class TaskRun:
 
 
 class Leaser(threading.Thread):
-    """Long-polls ``lease`` whenever the loop has free slots; hands tasks over through a queue."""
+    """Long-polls ``lease`` whenever the loop has free slots that no results call is about to lease;
+    hands tasks over through a queue."""
 
     def __init__(self, runner: "Runner"):
         super().__init__(name="nodeworks-leaser", daemon=True)
@@ -120,9 +130,10 @@ class Leaser(threading.Thread):
     def run(self) -> None:
         runner = self.runner
         while not self.stopped.is_set():
-            free = runner.free_slots()
-            if free <= 0 or runner.draining or not self.backoff.ready():
-                self.wake.wait(0.2 if free > 0 else 1.0)
+            # Held for this call until its answer is queued (none while draining or results are due).
+            free = runner.reserve_slots_for_lease() if self.backoff.ready() else 0
+            if free <= 0:
+                self.wake.wait(0.2 if runner.free_slots() > 0 else 1.0)
                 self.wake.clear()
                 continue
             generation = runner.generation
@@ -133,8 +144,10 @@ class Leaser(threading.Thread):
                 "last_finished": runner.take_last_finished(),
             }
             self.in_flight = True
+            tasks: List[dict] = []
             try:
                 answer = runner.client.post("/api/v1/runners/lease", body, timeout=body["wait_s"] + 30)
+                tasks = list((answer or {}).get("tasks") or [])
             except Unreachable as exc:
                 runner.restore_last_finished(body["last_finished"])
                 log.warning("lease failed (%s); retrying in %.1fs", exc, self.backoff.failed())
@@ -147,11 +160,9 @@ class Leaser(threading.Thread):
                 self.backoff.failed()
                 continue
             finally:
+                runner.lease_answered(tasks)  # queued for the loop; the reservation ends
                 self.in_flight = False
             self.backoff.succeeded()
-            tasks = list((answer or {}).get("tasks") or [])
-            for task in tasks:
-                self.tasks.put(task)
             if tasks:
                 runner.wake_loop.set()
             else:
@@ -179,7 +190,9 @@ class Runner:
         self.generation = 0  # bumped on every change of work, for --once
         self.wake_loop = threading.Event()
         self._last_finished: List[int] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # pending / running / reported / leasing, read by the Leaser thread
+        self.leasing = 0  # slots held by the lease call in flight
+        self.lease_with_results = True  # send `lease` in results calls (off if the server refuses it)
         self._signals = 0
         self._fatal: Optional[Exception] = None
         self.heartbeat_backoff = Backoff(config.retry_max_s)
@@ -329,8 +342,32 @@ class Runner:
 
     def free_slots(self) -> int:
         with self._lock:
-            held = len(self.pending) + len(self.running) + self.leaser.tasks.qsize()
+            held = len(self.pending) + len(self.running) + self.leaser.tasks.qsize() + self.leasing
         return max(0, int(self.config.concurrency) - held)
+
+    def results_due(self) -> bool:
+        """Results wait to be reported, and the results call will lease the free slots."""
+        return self.lease_with_results and bool(self.reported) and self.results_backoff.failures == 0
+
+    def reserve_slots_for_lease(self) -> int:
+        """The slots the long-poll may ask for, held until :meth:`lease_answered`."""
+        with self._lock:
+            if self.draining or self.results_due():
+                return 0
+            self.leasing = min(self.free_slots(), MAX_LEASE_TASKS)
+            return self.leasing
+
+    def lease_answered(self, tasks: List[dict]) -> None:
+        with self._lock:
+            for task in tasks:
+                self.leaser.tasks.put(task)
+            self.leasing = 0
+
+    def slots_to_lease_with_results(self) -> int:
+        """``max_tasks`` of the ``lease`` in a results call: the free slots, none when draining."""
+        if self.draining or self.stopping_now:
+            return 0
+        return min(self.free_slots(), MAX_LEASE_TASKS)
 
     def lease_wait_s(self) -> float:
         if self.once:
@@ -348,17 +385,18 @@ class Runner:
 
     def take_leased_tasks(self) -> None:
         while True:
-            try:
-                task = self.leaser.tasks.get_nowait()
-            except queue.Empty:
-                return
-            self.accept_task(task)
+            with self._lock:  # from the queue to pending in one step: free_slots() never misses it
+                try:
+                    task = self.leaser.tasks.get_nowait()
+                except queue.Empty:
+                    return
+                self.accept_task(task)
 
     def accept_task(self, task: dict) -> None:
         run = TaskRun(task)
-        if run.lease_id in self.running or any(p.lease_id == run.lease_id for p in self.pending):
-            return
         with self._lock:
+            if run.lease_id in self.running or any(p.lease_id == run.lease_id for p in self.pending):
+                return
             self.pending.append(run)
         self.generation += 1
         self.note_ttl(task.get("expires_at"))
@@ -390,11 +428,10 @@ class Runner:
                 return
             if run.not_before > now:
                 continue  # its executor was full, or its inputs could not be fetched: later
-            with self._lock:
-                self.pending.remove(run)
             self.start_one(run)
 
     def start_one(self, run: TaskRun) -> None:
+        """Starts a pending task: it moves to ``running``, or to ``reported`` (failed), or waits in ``pending``."""
         run.started, run.started_at = utcnow_iso(), time.monotonic()
         executor = self.executors.get(run.executor_name)
         if executor is None:
@@ -408,8 +445,6 @@ class Runner:
         except Unreachable as exc:
             log.warning("cannot fetch the inputs of %s yet (%s); will retry", run.label, exc)
             run.not_before = time.monotonic() + 2.0
-            with self._lock:
-                self.pending.append(run)
             return
         except (ClientError, Stale, OSError, ValueError) as exc:
             self.finish_without_running(run, FAILED, "cannot fetch an input artifact: %s" % exc)
@@ -419,8 +454,6 @@ class Runner:
         except NoCapacity as exc:
             log.info("%s waits: executor %s is full (%s)", run.label, run.executor_name, exc)
             run.not_before = time.monotonic() + 1.0
-            with self._lock:
-                self.pending.append(run)
             return
         except Exception as exc:
             log.exception("executor %s could not start %s", run.executor_name, run.label)
@@ -428,7 +461,9 @@ class Runner:
                 run.executor_name, self.config.name, exc))
             return
         run.handle.task = run.task
-        self.running[run.lease_id] = run
+        with self._lock:
+            self.pending.remove(run)
+            self.running[run.lease_id] = run
         try:
             info = run.handle.info()
         except Exception:
@@ -461,7 +496,10 @@ class Runner:
         self.spool.new_entry(task=run.task, state=state, outputs={}, error=error, started=run.started,
                              finished=utcnow_iso(), artifacts=[], log_offset=0, log_data=error + "\n",
                              workdir=str(run.workdir or ""))
-        self.reported[run.lease_id] = run
+        with self._lock:
+            if run in self.pending:
+                self.pending.remove(run)
+            self.reported[run.lease_id] = run
         self.generation += 1
 
     # ================================================================ heartbeats
@@ -511,8 +549,6 @@ class Runner:
         """The run or task was cancelled: stop the process and report ``cancelled``."""
         for run in list(self.pending):
             if run.lease_id == lease:
-                with self._lock:
-                    self.pending.remove(run)
                 self.finish_without_running(run, CANCELLED, "cancelled before it started")
                 return
         run = self.running.get(lease)
@@ -586,9 +622,10 @@ class Runner:
             result = run.handle.poll()
             if result is None:
                 continue
-            del self.running[lease]
             self.generation += 1
             if run.stop_reason == "lost":
+                with self._lock:
+                    del self.running[lease]
                 self.journal.remove(lease)
                 self.clean_workdir(run.workdir)
                 continue
@@ -599,7 +636,9 @@ class Runner:
                                  started=run.started, finished=utcnow_iso(), artifacts=result.artifacts,
                                  log_offset=run.log_offset, log_data=run.log_buffer, workdir=str(run.workdir))
             self.journal.remove(lease)
-            self.reported[lease] = run
+            with self._lock:  # one step: the slot is free for the results call's `lease`, not the long-poll
+                del self.running[lease]
+                self.reported[lease] = run
 
     def final_result(self, run: TaskRun, result: TaskResult) -> TaskResult:
         if run.stop_reason == "cancel":
@@ -681,6 +720,8 @@ class Runner:
             for key in ("started", "finished"):
                 if entry.get(key):
                     item[key] = entry[key]
+        if self.lease_with_results:  # fill the free slots in `next` (max_tasks 0 when draining: nothing new)
+            body["lease"] = {"max_tasks": self.slots_to_lease_with_results(), "executors": self.offered_executors()}
         try:
             answer = self.client.post("/api/v1/runners/results", body)
         except Stale as exc:
@@ -697,6 +738,11 @@ class Runner:
             if exc.status in (401, 403, 426):
                 self.fatal(exc)
                 return False
+            if exc.status == 400 and "lease" in body:
+                # Never let the `lease` addition cost a result: resend without it, lease separately from now on.
+                log.warning("results with `lease` refused (%s); resending without it", exc)
+                self.lease_with_results = False
+                return self.report_batch(entries)
             # The server cannot take these as they are: report each as a plain failure instead.
             log.error("results refused (%s); reporting them as failed", exc)
             for entry in entries:
@@ -708,6 +754,10 @@ class Runner:
                 self.spool.save(entry)
             return False
         self.results_backoff.succeeded()
+        # The tasks handed back first: pending before the reported slots free up, so the long-poll never counts
+        # them as free. Successors (chain affinity), then, with `lease`, other tasks for the free slots.
+        for task in (answer or {}).get("next") or []:
+            self.accept_task(task)
         answers = {str(a.get("lease_id")): a for a in (answer or {}).get("results") or []}
         for entry in entries:
             verdict = answers.get(entry["lease_id"])
@@ -722,8 +772,6 @@ class Runner:
             else:
                 log.warning("result of lease %s refused: %s", entry["lease_id"], verdict.get("reason") or "")
             self.drop_spooled(entry["lease_id"])
-        for task in (answer or {}).get("next") or []:
-            self.accept_task(task)  # successors, leased to us at once (chain affinity)
         self.generation += 1
         self.leaser.wake.set()
         return True

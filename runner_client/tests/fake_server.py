@@ -42,7 +42,12 @@ class FakeServer:
         self.lease_answers = {}  # lease id -> "cancel" | "lost"
         self.fail_results = 0  # answer the next N results calls with 503
         self.fail_all = False  # 503 for everything
+        self.results_delay_s = 0.0  # a slow results call
+        self.lease_in_results = "yes"  # `lease` in a results call: "yes" (fill `next`), "ignore" (old server), "reject"
         self.calls = []
+        self.bodies = []  # (call name, JSON body) of every JSON call
+        self.handed_in_next = []  # task ids leased through `next` in results answers
+        self.most_leased = 0  # the most leases held at once (results not yet in)
         self.shutdown_flag = False
         self.registered = []
         server = self
@@ -101,6 +106,7 @@ class FakeServer:
                     self._artifact(raw)
                     return
                 body = json.loads(raw or b"{}")
+                server.bodies.append((name, body))
                 getattr(self, "_" + name)(body)
 
             def _register(self, body):
@@ -120,6 +126,7 @@ class FakeServer:
                             tasks, server.queue = server.queue[:count], server.queue[count:]
                             for task in tasks:
                                 server.leased[task["lease_id"]] = task
+                            server.most_leased = max(server.most_leased, len(server.leased))
                             self._json(200, {"tasks": tasks})
                             return
                     if time.monotonic() >= deadline:
@@ -176,7 +183,12 @@ class FakeServer:
                     server.fail_results -= 1
                     self._json(503, {"detail": "try later"})
                     return
-                answers, next_tasks = [], []
+                time.sleep(server.results_delay_s)
+                more = body.get("lease") if server.lease_in_results != "ignore" else None
+                if more is not None and server.lease_in_results == "reject":
+                    self._json(400, {"executors": {"0": ["not a valid choice"]}})
+                    return
+                answers, released = [], []
                 for result in body["results"]:
                     lease = result["lease_id"]
                     task = server.leased.pop(lease, None)
@@ -187,9 +199,18 @@ class FakeServer:
                     result["task_id"] = task["task_id"]
                     server.results.append(result)
                     answers.append({"lease_id": lease, "accepted": True, "state": result["state"]})
-                    for successor in server.successors.pop(task["task_id"], []):
-                        server.leased[successor["lease_id"]] = successor
-                        next_tasks.append(successor)
+                    released += server.successors.pop(task["task_id"], [])
+                with server.lock:
+                    if more is None:  # as before the addition: every successor released
+                        next_tasks = released
+                    else:  # as the server: successors first, topped up from the queue, up to max_tasks
+                        wanted = 0 if server.shutdown_flag else int(more["max_tasks"])
+                        server.queue = released + server.queue  # what does not fit stays queued
+                        next_tasks, server.queue = server.queue[:wanted], server.queue[wanted:]
+                    for task in next_tasks:
+                        server.leased[task["lease_id"]] = task
+                        server.handed_in_next.append(task["task_id"])
+                    server.most_leased = max(server.most_leased, len(server.leased))
                 status = 409 if all(not a["accepted"] for a in answers) else 200
                 self._json(status, {"results": answers, "next": next_tasks})
 

@@ -256,3 +256,99 @@ def test_no_capacity_keeps_the_task_and_starts_it_later(loop_config, fake_server
     Runner(loop_config).run(once=True)
     assert FullOnceExecutor.refused == 1
     assert fake_server.result_for(1)["outputs"] == {"result": 4}
+
+
+# ---------------------------------------------------------------- `lease` inside `results` (one call per batch)
+
+
+def results_bodies(fake_server):
+    return [body for name, body in fake_server.bodies if name == "results"]
+
+
+def test_results_lease_the_freed_slots_and_the_next_tasks_run(loop_config, fake_server):
+    count = 12
+    fake_server.add(*[make_task(i, power_node(), {"base": 2, "exponent": i}) for i in range(1, count + 1)])
+    assert Runner(loop_config).run(once=True) == 0
+    assert [fake_server.result_for(i)["outputs"] for i in range(1, count + 1)] == [
+        {"result": 2 ** i} for i in range(1, count + 1)]
+    bodies = results_bodies(fake_server)
+    assert bodies and all(body["lease"]["executors"] == ["local", "shell"] for body in bodies)
+    assert all(0 <= body["lease"]["max_tasks"] <= loop_config.concurrency for body in bodies)
+    assert any(body["lease"]["max_tasks"] > 0 for body in bodies)
+    # The first lease call fills the two slots; every other task came back in `next` of a results call.
+    assert sorted(fake_server.handed_in_next) == list(range(loop_config.concurrency + 1, count + 1))
+    assert fake_server.calls.count("lease") <= 4 < count  # the first, and the ones that find the queue empty
+    assert fake_server.most_leased <= loop_config.concurrency  # never more leased than the slots
+
+
+def test_the_long_poll_leaves_the_freed_slots_to_the_results_call(loop_config, fake_server):
+    loop_config.concurrency = 1
+    fake_server.results_delay_s = 1.5  # the long-poll thread wakes up (at least once a second) meanwhile
+    fake_server.add(*[make_task(i, power_node(), {"base": 2, "exponent": i}) for i in (1, 2, 3)])
+    Runner(loop_config).run(once=True)
+    assert [fake_server.result_for(i)["outputs"] for i in (1, 2, 3)] == [{"result": 2}, {"result": 4}, {"result": 8}]
+    assert fake_server.handed_in_next == [2, 3]
+    assert [body["max_tasks"] for name, body in fake_server.bodies if name == "lease"][0] == 1
+    assert fake_server.most_leased == 1
+
+
+def test_a_successor_comes_first_in_next(loop_config, fake_server):
+    loop_config.concurrency = 1
+    fake_server.add(make_task(1, power_node(), {"base": 2, "exponent": 1}),
+                    make_task(2, power_node(), {"base": 2, "exponent": 2}))
+    fake_server.successors[1] = [make_task(3, power_node(), {"base": 3, "exponent": 1})]
+    Runner(loop_config).run(once=True)
+    assert fake_server.handed_in_next == [3, 2]  # chain affinity first, then the queue
+    assert [r["task_id"] for r in fake_server.results] == [1, 3, 2]
+    assert [body["lease"]["max_tasks"] for body in results_bodies(fake_server)] == [1, 1, 1]
+
+
+def test_draining_reports_with_a_lease_of_nothing_and_takes_no_new_task(loop_config, fake_server, background_runner):
+    loop_config.concurrency = 1
+    fake_server.add(nap(1, 0.5))
+    fake_server.successors[1] = [nap(2, 0)]
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    fake_server.add(nap(3, 0))
+    runner.runner.on_signal(15, None)  # as SIGTERM does: finish the running task, take nothing new
+    runner.thread.join(15)
+    assert not runner.thread.is_alive()
+    assert fake_server.result_for(1)["state"] == "succeeded"
+    assert [body["lease"] for body in results_bodies(fake_server)] == [{"max_tasks": 0, "executors": ["local", "shell"]}]
+    assert fake_server.handed_in_next == [] and fake_server.result_for(2) is None
+    assert sorted(task["task_id"] for task in fake_server.queue) == [2, 3]  # both left for other runners
+
+
+def test_tasks_in_next_of_a_409_answer_run(loop_config, fake_server, background_runner):
+    loop_config.concurrency = 1
+    first = nap(1, 0.5)
+    fake_server.add(first)
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    fake_server.lease_answers[first["lease_id"]] = "ok"  # heartbeats still fine, but its result will be stale
+    fake_server.leased.pop(first["lease_id"])
+    fake_server.add(nap(2, 0))
+    wait_until(lambda: fake_server.result_for(2), 10, "the task handed back with the 409")
+    assert [r["lease_id"] for r in fake_server.refused] == [first["lease_id"]]
+    assert fake_server.handed_in_next == [2] and "409" not in fake_server.result_for(2).get("error", "")
+    runner.stop()
+
+
+def test_a_server_ignoring_lease_in_results_is_leased_from_separately(loop_config, fake_server):
+    fake_server.lease_in_results = "ignore"  # a server from before the addition
+    fake_server.add(*[make_task(i, power_node(), {"base": 2, "exponent": i}) for i in range(1, 6)])
+    Runner(loop_config).run(once=True)
+    assert [fake_server.result_for(i)["state"] for i in range(1, 6)] == ["succeeded"] * 5
+    assert fake_server.handed_in_next == [] and fake_server.calls.count("lease") >= 3
+
+
+def test_a_refused_lease_in_results_never_costs_a_result(loop_config, fake_server):
+    fake_server.lease_in_results = "reject"  # 400 for a results call with `lease`
+    fake_server.add(*[make_task(i, power_node(), {"base": 2, "exponent": i}) for i in range(1, 4)])
+    runner = Runner(loop_config)
+    runner.run(once=True)
+    assert [fake_server.result_for(i)["outputs"] for i in range(1, 4)] == [{"result": 2}, {"result": 4}, {"result": 8}]
+    bodies = results_bodies(fake_server)
+    assert "lease" in bodies[0] and all("lease" not in body for body in bodies[1:])  # resent without it
+    assert [r["lease_id"] for r in bodies[1]["results"]] == [r["lease_id"] for r in bodies[0]["results"]]
+    assert not runner.lease_with_results
