@@ -59,6 +59,11 @@ def database_from_url(url: str) -> dict:
         return sqlite_database(path)
     if parsed.scheme in ("postgres", "postgresql", "pgsql"):
         options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        if env_bool("DB_PREPARED_STATEMENTS", True):
+            # The hot statements are prepared and planned once per connection (nodeworks_server/hot_sql.py).
+            # psycopg prepares nothing by itself below this threshold (Django's own queries are never
+            # prepared: they are bound client-side); None (Django's default) disables preparing at all.
+            options["prepare_threshold"] = int(options.get("prepare_threshold", 2**31 - 1))
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),

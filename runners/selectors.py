@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
+from nodeworks_server import hot_sql
 from runners.models import Runner
 from workflows.models import HELD_TASK_STATES, Task, TaskState
 
@@ -86,15 +87,14 @@ def runner_by_token_digest(digest: str) -> Runner | None:
             f"SELECT {', '.join(runners.columns + users.columns)} FROM {Runner._meta.db_table} "  # noqa: S608
             f"JOIN {user_model._meta.db_table} ON {user_model._meta.db_table}.{user_model._meta.pk.column} = "
             f"{Runner._meta.db_table}.{Runner._meta.get_field('owner').column} "
-            f"WHERE {Runner._meta.db_table}.token_digest = %s"
+            f"WHERE {Runner._meta.db_table}.token_digest = %(digest)s"
         )
         _readers[connection.vendor] = (sql, runners, users)
     sql, runners, users = _readers[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
-        row = cursor.fetchone()
-    if row is None:
+    rows = hot_sql.fetch(sql, {"digest": digest})
+    if not rows:
         return None
+    row = rows[0]
     runner = runners.instance(row[: len(runners.names)])
     runner.owner = users.instance(row[len(runners.names) :])
     return runner

@@ -17,6 +17,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
+from nodeworks_server import hot_sql
 from runners.models import Runner
 from workflows import queue_events
 from workflows.artifact_files import artifact_path
@@ -156,9 +157,7 @@ def _claim_on_postgresql(runner: Runner, offered: list[str], max_tasks: int, onl
         "executors": offered, "tags": json.dumps(runner.tags), "now": now, "limit": max_tasks,
         "runner": runner.pk, "expires": expires, "owners": owners, "only": list(only or ()),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_PG_CLAIM.replace("{filters}", filters), params)
-        rows = cursor.fetchall()
+    rows = hot_sql.fetch(_PG_CLAIM.replace("{filters}", filters), params, per_call_plan=True)
     tasks = []
     for (pk, priority, lease_id, attempt, node, node_data, input_sources, requirements, expires_at,
          run_id, workflow_id, revision, created, started) in sorted(rows, key=lambda row: (-row[1], row[0])):

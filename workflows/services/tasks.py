@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
+from nodeworks_server import hot_sql
 from workflows import dag
 from workflows.models import (
     HELD_TASK_STATES,
@@ -45,6 +46,13 @@ def _claim(task: Task, **changes) -> bool:
     return held.update(**changes) == 1
 
 
+# The states are literals so that the partial index of unfinished tasks serves a generic plan too.
+_UNFINISHED_TASK_OF_RUN = (
+    f"SELECT 1 FROM {Task._meta.db_table} WHERE run_id = %(run)s "  # noqa: S608 (constants only)
+    f"AND state IN ({', '.join(repr(str(state)) for state in UNFINISHED_TASK_STATES)}) LIMIT 1"
+)
+
+
 def run_finish_if_done(*, run_id: int) -> None:
     """Finishes the run once every task is final.
 
@@ -55,14 +63,9 @@ def run_finish_if_done(*, run_id: int) -> None:
     running; locking the run row instead would serialise every result of a run behind one lock
     held across each commit. Two finishers at once write once: the update is conditional.
     """
-    with connection.cursor() as cursor:
-        # Asked after every result: written out, the ORM's query building cost more than the lookup.
-        cursor.execute(
-            f"SELECT 1 FROM {Task._meta.db_table} WHERE run_id = %s AND state IN (%s, %s, %s, %s) LIMIT 1",  # noqa: S608
-            [run_id, *UNFINISHED_TASK_STATES],
-        )
-        if cursor.fetchone():
-            return
+    # Asked after every result: written out, the ORM's query building cost more than the lookup.
+    if hot_sql.fetch(_UNFINISHED_TASK_OF_RUN, {"run": run_id}):
+        return
     states = set(Task.objects.filter(run_id=run_id).values_list("state", flat=True).distinct())
     if TaskState.CANCELLED in states:
         final = RunState.CANCELLED
@@ -191,19 +194,17 @@ SELECT id, NULL, NULL FROM released WHERE state = '{TaskState.QUEUED}'
 
 
 def _succeed_on_postgresql(*, runner_id: int, results: list[dict], now) -> tuple[list[tuple], tuple[int, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PG_SUCCEED,
-            {
-                "now": now,
-                "leases": [result["lease_id"] for result in results],
-                "outputs": [json.dumps(result["outputs"]) for result in results],
-                "started": [result["started"] for result in results],
-                "finished": [result["finished"] for result in results],
-                "runner": runner_id,
-            },
-        )
-        rows = cursor.fetchall()
+    rows = hot_sql.fetch(
+        _PG_SUCCEED,
+        {
+            "now": now,
+            "leases": [result["lease_id"] for result in results],
+            "outputs": [json.dumps(result["outputs"]) for result in results],
+            "started": [result["started"] for result in results],
+            "finished": [result["finished"] for result in results],
+            "runner": runner_id,
+        },
+    )
     done = [row for row in rows if row[1] is not None]
     released = tuple(pk for pk, run_id, _ in rows if run_id is None)
     return done, released
