@@ -5,6 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from nodeworks_server.apis import StatusApi
 
 api_v1 = [
+    # The runner protocol comes first: its calls are the hot path, and Django
+    # tries the patterns in order on every request.
+    path("", include("runners.urls")),
     path("status", StatusApi.as_view(), name="status"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
@@ -12,7 +15,6 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("workflows.urls")),
     path("", include("runners.user_urls")),
-    path("", include("runners.urls")),
 ]
 
 urlpatterns = [

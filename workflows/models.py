@@ -105,9 +105,14 @@ class TagSet(models.Model):
 class Task(models.Model):
     """One node of one run: a row of the queue while queued, a lease while leased or running."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tasks")
+    # Every index of this table is written twice per task (lease, result): PostgreSQL cannot make
+    # those updates HOT, as they change indexed columns. So the foreign keys carry no index of their
+    # own: run is served by unique_task_per_run_node, owner and runner by partial indexes over the
+    # rows that are still live, tagset by none (tag sets are never deleted, and a user or runner is
+    # deleted rarely enough that its cascade may scan).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     # Denormalised from run.workflow.owner: the lease query filters on it without a join.
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     node = models.CharField(max_length=255)  # the node's uniquename
     path = models.JSONField(default=list)
     node_data = models.JSONField(default=dict)  # the node object, input overrides applied
@@ -115,7 +120,7 @@ class Task(models.Model):
     input_sources = models.JSONField(default=dict)
     requirements = models.JSONField(default=dict)  # workflow defaults overridden by the node's own
     executor = models.CharField(max_length=16, default="local")
-    tagset = models.ForeignKey(TagSet, on_delete=models.PROTECT, related_name="+")
+    tagset = models.ForeignKey(TagSet, on_delete=models.PROTECT, related_name="+", db_index=False)
     priority = models.FloatField(default=1.0)  # remaining critical path: the longest goes first
     state = models.CharField(max_length=16, choices=TaskState.choices, default=TaskState.PENDING)
     pending_parents = models.PositiveIntegerField(default=0)
@@ -128,7 +133,9 @@ class Task(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)  # retry backoff
     cancel_requested = models.BooleanField(default=False)
     lease_id = models.UUIDField(null=True, blank=True, unique=True)
-    runner = models.ForeignKey("runners.Runner", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    runner = models.ForeignKey(
+        "runners.Runner", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks", db_index=False
+    )
     queued_at = models.DateTimeField(null=True, blank=True)
     leased_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -149,14 +156,25 @@ class Task(models.Model):
             models.Index(
                 fields=["expires_at"], condition=models.Q(state__in=["leased", "running"]), name="task_lease_expiry_idx"
             ),
-            models.Index(fields=["run", "state"]),
             # "Is this run done?" after every result: a lookup, not a scan of the run's finished tasks.
             models.Index(
                 fields=["run"],
                 condition=models.Q(state__in=["pending", "queued", "leased", "running"]),
                 name="task_unfinished_idx",
             ),
-            models.Index(fields=["finished_lease_id"], name="task_finished_lease_idx"),
+            # A user's live tasks (queue status, cancel all) and a runner's held leases (its status).
+            models.Index(
+                fields=["owner"],
+                condition=models.Q(state__in=["pending", "queued", "leased", "running"]),
+                name="task_owner_unfinished_idx",
+            ),
+            models.Index(fields=["runner"], condition=models.Q(state__in=["leased", "running"]), name="task_runner_held_idx"),
+            # A resent result: only finished attempts have a finished lease to look up.
+            models.Index(
+                fields=["finished_lease_id"],
+                condition=models.Q(finished_lease_id__isnull=False),
+                name="task_finished_lease_idx",
+            ),
         ]
 
     def __str__(self):
