@@ -1,0 +1,100 @@
+"""The real runner gets its next task inside the results call (`lease` in the body), not by a second
+lease call per task: counted by an HTTP proxy between a real runner process and the live server."""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from tests.runner.conftest import make_node, node, workflow_of
+
+LEASE, RESULTS = "/api/v1/runners/lease", "/api/v1/runners/results"
+
+
+class CountingProxy:
+    """Forwards every request to `upstream` as is, counting requests by path (counted on arrival)."""
+
+    def __init__(self, upstream: str):
+        target = urlsplit(upstream)
+        counts: collections.Counter = collections.Counter()
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                with lock:
+                    counts[self.path.split("?")[0]] += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream_conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                try:
+                    upstream_conn.request(self.command, self.path, body=body or None, headers=headers)
+                    response = upstream_conn.getresponse()
+                    payload = response.read()
+                    self.send_response(response.status)
+                    for key, value in response.getheaders():
+                        if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                finally:
+                    upstream_conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.counts, self._lock = counts, lock
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def snapshot(self) -> collections.Counter:
+        with self._lock:
+            return collections.Counter(self.counts)
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _floats(count: int) -> dict:
+    nodes = []
+    for i in range(count):
+        obj = make_node(f"value{i}", ["types", "Float"], outputs=("float",))
+        obj["terminals"]["float"]["value"] = float(i)
+        nodes.append(obj)
+    return workflow_of(*nodes)
+
+
+def test_the_runner_takes_its_next_task_from_the_results_answer(
+    live_server_url, start_runner, publish_and_execute, wait_run
+):
+    count = 20
+    with CountingProxy(live_server_url) as proxy:
+        runner = start_runner("r-chain", concurrency=1, extra_args=("--url", proxy.url))
+        deadline = time.monotonic() + 30
+        while proxy.snapshot()[LEASE] == 0:  # up, registered and long-polling through the proxy
+            assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
+            time.sleep(0.1)
+        before = proxy.snapshot()
+        workflow_id, run_id = publish_and_execute(_floats(count))
+        status = wait_run(workflow_id, run_id=run_id)
+        calls = proxy.snapshot() - before
+
+    assert status["run"]["state"] == "succeeded", status
+    assert [node(status, f"value{i}")["outputs"]["float"] for i in range(count)] == [float(i) for i in range(count)]
+    # One slot: a result per call, and each answer carries the next task. Separate lease calls are
+    # only the long-poll that picks up the first task and the ones once the queue is empty
+    # (each ends after --lease-wait 2 s), never one per task.
+    assert calls[RESULTS] >= count, calls
+    assert calls[LEASE] <= 4, (calls, runner.log()[-3000:])
