@@ -13,6 +13,7 @@ plan (seen in tests/engine/test_hot_sql.py). Elsewhere (SQLite) they go through 
 
 import psycopg
 from django.db import connection
+from psycopg import pq
 
 
 def fetch(sql: str, params: dict | list, *, per_call_plan: bool = False) -> list[tuple]:
@@ -28,4 +29,6 @@ def fetch(sql: str, params: dict | list, *, per_call_plan: bool = False) -> list
     # Django's error translation and bookkeeping (a failed connection is dropped at request end).
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=prepare)
-        return cursor.fetchall() if cursor.description else []
+        # Not `cursor.description`: it builds a Column object per column on every call.
+        result = cursor.pgresult
+        return cursor.fetchall() if result is not None and result.status == pq.ExecStatus.TUPLES_OK else []

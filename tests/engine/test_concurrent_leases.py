@@ -3,11 +3,9 @@
 Real database connections (one per thread, committed data), started together by a barrier:
 100 rounds calling the service, and one round over HTTP against a live server.
 
-On SQLite a round of 50 contending write transactions costs ~0.7-1 s (SQLite's busy handler sleeps
-1, 2, 5, ... 100 ms between retries; there is no lock queue), so 100 rounds alone would take longer
-than the whole engine suite may. SQLite's claim is serialised by the database lock anyway, while the
-race that needs many rounds is PostgreSQL's SKIP LOCKED path: SQLite runs 20 rounds unless
-NODEWORKS_TEST_LEASE_ROUNDS says otherwise (e.g. 100), PostgreSQL always at least 100.
+On SQLite, claims from threads of one process queue on a lock in front of the database's write
+lock (runners/services.py): without it a round of 50 contending write transactions cost ~1 s of
+busy-handler sleeps. NODEWORKS_TEST_LEASE_ROUNDS sets another number of rounds.
 """
 
 import json
@@ -17,7 +15,7 @@ import threading
 import urllib.request
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from runners import services
 from runners.models import Runner
@@ -31,10 +29,7 @@ TASKS = 10
 
 
 def _rounds() -> int:
-    configured = os.environ.get("NODEWORKS_TEST_LEASE_ROUNDS")
-    if configured:
-        return int(configured)
-    return 20 if connection.vendor == "sqlite" else 100
+    return int(os.environ.get("NODEWORKS_TEST_LEASE_ROUNDS", "100"))
 
 
 @pytest.fixture
