@@ -193,6 +193,11 @@ RUNNER_HEARTBEAT_INTERVAL_S = env_float("NODEWORKS_HEARTBEAT_INTERVAL_S", 15.0)
 LEASE_MAX_WAIT_S = env_float("NODEWORKS_LEASE_MAX_WAIT_S", 30.0)
 LEASE_POLL_INTERVAL_S = env_float("NODEWORKS_LEASE_POLL_INTERVAL_S", 0.25)
 LEASE_MAX_TASKS = env_int("NODEWORKS_LEASE_MAX_TASKS", 100)
+# A waiting long-poll holds a server thread: past this many per process, a lease call that finds no
+# work answers at once with `retry_after_s` (about LEASE_BUSY_RETRY_S), so idle runners cannot take
+# every thread from the API and the admin. Keep it below gunicorn's --threads.
+LEASE_MAX_WAITERS = env_int("NODEWORKS_LEASE_MAX_WAITERS", 8)
+LEASE_BUSY_RETRY_S = env_float("NODEWORKS_LEASE_BUSY_RETRY_S", 5.0)
 MAX_LOST_LEASES = env_int("NODEWORKS_MAX_LOST_LEASES", 3)
 RETRY_BACKOFF_BASE_S = env_float("NODEWORKS_RETRY_BACKOFF_BASE_S", 5.0)
 RETRY_BACKOFF_CAP_S = env_float("NODEWORKS_RETRY_BACKOFF_CAP_S", 300.0)

@@ -31,7 +31,11 @@ class LeaseApi(RunnerProtocolMixin, APIView):
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        tasks = services.lease_tasks(runner=request.auth, **protocol_input.lease_input(request.data))
+        try:
+            tasks = services.lease_tasks(runner=request.auth, **protocol_input.lease_input(request.data))
+        except services.LongPollsFull as full:
+            # Compatible addition: a runner that ignores it merely asks again sooner.
+            return Response({"tasks": [], "retry_after_s": full.retry_after_s})
         return Response({"tasks": tasks})
 
 

@@ -5,6 +5,7 @@ import functools
 import hashlib
 import json
 import operator
+import random
 import threading
 import time
 import uuid
@@ -282,20 +283,53 @@ def _reap_if_due() -> None:
         lease_reap()
 
 
+class LongPollsFull(Exception):
+    """No work, and every long-poll slot of this server process is taken: ask again after `retry_after_s`."""
+
+    def __init__(self, retry_after_s: float):
+        super().__init__(f"retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+_waiters_lock = threading.Lock()
+_waiters = 0
+
+
+@contextlib.contextmanager
+def _long_poll_slot():
+    global _waiters
+    with _waiters_lock:
+        if _waiters >= settings.LEASE_MAX_WAITERS:
+            # Jittered, so the runners turned away together do not all come back together.
+            raise LongPollsFull(round(settings.LEASE_BUSY_RETRY_S * random.uniform(0.5, 1.0), 2))
+        _waiters += 1
+    try:
+        yield
+    finally:
+        with _waiters_lock:
+            _waiters -= 1
+
+
 def lease_tasks(
     *, runner: Runner, max_tasks: int, wait_s: float, executors: list[str], last_finished: list[int] | None = None
 ) -> list[dict]:
     """Long-poll: returns as soon as tasks fit, or an empty list after `wait_s`.
 
     Waits on an in-process condition with a polling timeout, so a thread (not a process) waits,
-    and a task queued by another server process is seen within LEASE_POLL_INTERVAL_S.
+    and a task queued by another server process is seen within LEASE_POLL_INTERVAL_S. Raises
+    LongPollsFull instead of waiting when LEASE_MAX_WAITERS calls of this process already wait.
     """
+    with contextlib.ExitStack() as waiting:
+        return _lease_tasks(runner, max_tasks, wait_s, executors, last_finished, waiting)
+
+
+def _lease_tasks(runner, max_tasks, wait_s, executors, last_finished, waiting: contextlib.ExitStack) -> list[dict]:
     if sorted(executors) != sorted(runner.offered_executors):
         Runner.objects.filter(pk=runner.pk).update(offered_executors=sorted(executors))
         runner.offered_executors = sorted(executors)
     deadline = time.monotonic() + max(0.0, min(wait_s, settings.LEASE_MAX_WAIT_S))
     max_tasks = min(max_tasks, settings.LEASE_MAX_TASKS)
-    first = True
+    first, holding_slot = True, False
     while True:
         generation = queue_events.current_generation()
         if not first:  # the runner row was read by authentication; later rounds see operators' changes
@@ -317,6 +351,9 @@ def lease_tasks(
         remaining = deadline - time.monotonic()
         if tasks or remaining <= 0:
             return task_payloads(tasks)
+        if not holding_slot:
+            waiting.enter_context(_long_poll_slot())
+            holding_slot = True
         queue_events.wait_for_queued(generation, timeout=min(settings.LEASE_POLL_INTERVAL_S, remaining))
 
 

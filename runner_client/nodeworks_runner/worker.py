@@ -167,9 +167,19 @@ class Leaser(threading.Thread):
                 runner.wake_loop.set()
             else:
                 self.last_empty_generation = generation
-                if body["wait_s"] < 1.0:  # --once polls without waiting: pace it
-                    self.wake.wait(0.5)
+                # retry_after_s: the server had no thread left to wait in and answered at once.
+                pause = retry_after_s(answer) or (0.5 if body["wait_s"] < 1.0 else 0.0)  # --once: pace it
+                if pause:
+                    self.wake.wait(pause)
                     self.wake.clear()
+
+
+def retry_after_s(answer) -> float:
+    """The `retry_after_s` of a lease answer (bounded to a minute), 0 when absent or not a number."""
+    try:
+        return max(0.0, min(60.0, float((answer or {}).get("retry_after_s") or 0)))
+    except (TypeError, ValueError, AttributeError):
+        return 0.0
 
 
 class Runner:

@@ -45,6 +45,7 @@ class FakeServer:
         self.results_delay_s = 0.0  # a slow results call
         self.lease_in_results = "yes"  # `lease` in a results call: "yes" (fill `next`), "ignore" (old server), "reject"
         self.calls = []
+        self.lease_retry_after_s = None  # set: an empty lease answers at once with this `retry_after_s`
         self.bodies = []  # (call name, JSON body) of every JSON call
         self.handed_in_next = []  # task ids leased through `next` in results answers
         self.most_leased = 0  # the most leases held at once (results not yet in)
@@ -129,6 +130,9 @@ class FakeServer:
                             server.most_leased = max(server.most_leased, len(server.leased))
                             self._json(200, {"tasks": tasks})
                             return
+                    if server.lease_retry_after_s is not None:
+                        self._json(200, {"tasks": [], "retry_after_s": server.lease_retry_after_s})
+                        return
                     if time.monotonic() >= deadline:
                         self._json(200, {"tasks": []})
                         return

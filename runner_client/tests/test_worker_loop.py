@@ -13,7 +13,7 @@ from fake_server import make_task
 from nodeworks_runner.executors import REGISTRY
 from nodeworks_runner.executors.base import NoCapacity
 from nodeworks_runner.executors.local import LocalExecutor
-from nodeworks_runner.worker import Runner
+from nodeworks_runner.worker import Runner, retry_after_s
 
 PLUGIN = '''\
 import os, time
@@ -352,3 +352,25 @@ def test_a_refused_lease_in_results_never_costs_a_result(loop_config, fake_serve
     assert "lease" in bodies[0] and all("lease" not in body for body in bodies[1:])  # resent without it
     assert [r["lease_id"] for r in bodies[1]["results"]] == [r["lease_id"] for r in bodies[0]["results"]]
     assert not runner.lease_with_results
+
+
+def test_a_lease_answered_with_retry_after_is_asked_again_only_after_it(loop_config, fake_server, background_runner):
+    loop_config.lease_wait_s = 5.0  # a real long-poll: no pacing of its own between empty answers
+    fake_server.lease_retry_after_s = 0.5  # the server's long-poll slots are full: it answers at once
+    runner = background_runner(Runner(loop_config))
+    time.sleep(1.6)
+    calls = fake_server.calls.count("lease")
+    assert 2 <= calls <= 5, calls  # not a call every few milliseconds
+    fake_server.lease_retry_after_s = None
+    fake_server.add(make_task(1, power_node(), {"base": 2, "exponent": 3}))
+    wait_until(lambda: fake_server.result_for(1), 10, "the task queued meanwhile")
+    assert fake_server.result_for(1)["outputs"] == {"result": 8}
+    runner.stop()
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ({"tasks": [], "retry_after_s": 2.5}, 2.5), ({"tasks": []}, 0.0), ({"retry_after_s": "soon"}, 0.0),
+    ({"retry_after_s": -3}, 0.0), ({"retry_after_s": 1e9}, 60.0), (None, 0.0), ([], 0.0),
+])
+def test_retry_after_is_read_defensively(answer, expected):
+    assert retry_after_s(answer) == expected
