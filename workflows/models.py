@@ -89,6 +89,9 @@ class TaskState(models.TextChoices):
 FINAL_TASK_STATES = (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.CANCELLED, TaskState.UPSTREAM_FAILED)
 UNFINISHED_TASK_STATES = (TaskState.PENDING, TaskState.QUEUED, TaskState.LEASED, TaskState.RUNNING)
 HELD_TASK_STATES = (TaskState.LEASED, TaskState.RUNNING)
+# The same sets as plain strings, for index conditions (migrations serialise them as literals).
+_UNFINISHED = [str(state) for state in UNFINISHED_TASK_STATES]
+_HELD = [str(state) for state in HELD_TASK_STATES]
 
 
 class TagSet(models.Model):
@@ -154,21 +157,21 @@ class Task(models.Model):
             models.Index(fields=["-priority", "id"], condition=models.Q(state="queued"), name="task_queue_idx"),
             # The reaper: held leases by expiry.
             models.Index(
-                fields=["expires_at"], condition=models.Q(state__in=["leased", "running"]), name="task_lease_expiry_idx"
+                fields=["expires_at"], condition=models.Q(state__in=_HELD), name="task_lease_expiry_idx"
             ),
             # "Is this run done?" after every result: a lookup, not a scan of the run's finished tasks.
             models.Index(
                 fields=["run"],
-                condition=models.Q(state__in=["pending", "queued", "leased", "running"]),
+                condition=models.Q(state__in=_UNFINISHED),
                 name="task_unfinished_idx",
             ),
             # A user's live tasks (queue status, cancel all) and a runner's held leases (its status).
             models.Index(
                 fields=["owner"],
-                condition=models.Q(state__in=["pending", "queued", "leased", "running"]),
+                condition=models.Q(state__in=_UNFINISHED),
                 name="task_owner_unfinished_idx",
             ),
-            models.Index(fields=["runner"], condition=models.Q(state__in=["leased", "running"]), name="task_runner_held_idx"),
+            models.Index(fields=["runner"], condition=models.Q(state__in=_HELD), name="task_runner_held_idx"),
             # A resent result: only finished attempts have a finished lease to look up.
             models.Index(
                 fields=["finished_lease_id"],
