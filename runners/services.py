@@ -319,42 +319,37 @@ def lease_tasks(
     and a task queued by another server process is seen within LEASE_POLL_INTERVAL_S. Raises
     LongPollsFull instead of waiting when LEASE_MAX_WAITERS calls of this process already wait.
     """
-    with contextlib.ExitStack() as waiting:
-        return _lease_tasks(runner, max_tasks, wait_s, executors, last_finished, waiting)
-
-
-def _lease_tasks(runner, max_tasks, wait_s, executors, last_finished, waiting: contextlib.ExitStack) -> list[dict]:
     if sorted(executors) != sorted(runner.offered_executors):
         Runner.objects.filter(pk=runner.pk).update(offered_executors=sorted(executors))
         runner.offered_executors = sorted(executors)
     deadline = time.monotonic() + max(0.0, min(wait_s, settings.LEASE_MAX_WAIT_S))
     max_tasks = min(max_tasks, settings.LEASE_MAX_TASKS)
-    first, holding_slot = True, False
-    while True:
-        generation = queue_events.current_generation()
-        if not first:  # the runner row was read by authentication; later rounds see operators' changes
-            runner.refresh_from_db(fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"])
-        first = False
-        tasks: list[Task] = []
-        if not (runner.paused or runner.shutdown_requested):
-            _reap_if_due()
-            if last_finished:
-                # Chain affinity: the successors of what this runner just finished come first.
-                successors = tuple(
-                    Task.objects.filter(parent_links__parent_id__in=last_finished, state=TaskState.QUEUED)
-                    .values_list("pk", flat=True)[:max_tasks]
-                )
-                if successors:
-                    tasks = _claim(runner, max_tasks=max_tasks, executors=executors, only=successors)
-            if len(tasks) < max_tasks:
-                tasks += _claim(runner, max_tasks=max_tasks - len(tasks), executors=executors)
-        remaining = deadline - time.monotonic()
-        if tasks or remaining <= 0:
-            return task_payloads(tasks)
-        if not holding_slot:
-            waiting.enter_context(_long_poll_slot())
-            holding_slot = True
-        queue_events.wait_for_queued(generation, timeout=min(settings.LEASE_POLL_INTERVAL_S, remaining))
+    waited = False
+    with contextlib.ExitStack() as slot:  # a waiting slot, taken before the first wait only
+        while True:
+            generation = queue_events.current_generation()
+            if waited:  # the runner row was read by authentication; later rounds see operators' changes
+                runner.refresh_from_db(fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"])
+            tasks: list[Task] = []
+            if not (runner.paused or runner.shutdown_requested):
+                _reap_if_due()
+                if last_finished:
+                    # Chain affinity: the successors of what this runner just finished come first.
+                    successors = tuple(
+                        Task.objects.filter(parent_links__parent_id__in=last_finished, state=TaskState.QUEUED)
+                        .values_list("pk", flat=True)[:max_tasks]
+                    )
+                    if successors:
+                        tasks = _claim(runner, max_tasks=max_tasks, executors=executors, only=successors)
+                if len(tasks) < max_tasks:
+                    tasks += _claim(runner, max_tasks=max_tasks - len(tasks), executors=executors)
+            remaining = deadline - time.monotonic()
+            if tasks or remaining <= 0:
+                return task_payloads(tasks)
+            if not waited:
+                slot.enter_context(_long_poll_slot())
+                waited = True
+            queue_events.wait_for_queued(generation, timeout=min(settings.LEASE_POLL_INTERVAL_S, remaining))
 
 
 # ---------------------------------------------------------------- heartbeats, logs, artifacts
