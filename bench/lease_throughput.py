@@ -315,6 +315,13 @@ def vacuum(url: str) -> None:
         conn.execute("VACUUM (ANALYZE) workflows_task")
 
 
+def before_phase(url: str, args) -> None:
+    if args.analyze:
+        analyze(url)
+    if not args.no_vacuum:
+        vacuum(url)
+
+
 def check_run(env: dict, run_id: int) -> str:
     return django_helper(
         env,
@@ -406,10 +413,7 @@ def main() -> int:
                 for batch in batches:
                     n = sizes.get(batch, 20_000)
                     made = json.loads(django_helper(env, MAKE_RUN.format(n=n, label=f"http {mode} b{batch}")))
-                    if args.analyze:
-                        analyze(bench_url)
-                    if not args.no_vacuum:
-                        vacuum(bench_url)
+                    before_phase(bench_url, args)
                     print(f"==> HTTP {mode}, batch {batch}: {n} queued tasks (run {made['run_id']})", flush=True)
                     result = measure(http_client, (port, setup["token"], batch, mode == "combined"), n)
                     result["run_state"] = check_run(env, made["run_id"])
@@ -427,10 +431,7 @@ def main() -> int:
         for batch in batches:
             n = sizes.get(batch, 20_000)
             made = json.loads(django_helper(env, MAKE_RUN.format(n=n, label=f"raw b{batch}")))
-            if args.analyze:
-                analyze(bench_url)
-            if not args.no_vacuum:
-                vacuum(bench_url)
+            before_phase(bench_url, args)
             print(f"==> raw PostgreSQL, batch {batch}: {n} queued tasks", flush=True)
             result = measure(raw_client, (bench_url, setup["user_id"], setup["runner_id"], batch), n)
             figures["results"][f"raw_b{batch}"] = result
