@@ -53,6 +53,28 @@ def backoff_delay(failures: int, cap: float, base: float = 0.5) -> float:
     return random.uniform(min(base / 2, ceiling), max(ceiling, base / 2))  # noqa: S311 (jitter, not a secret)
 
 
+class Backoff:
+    """When an activity may try again after failures (exponential, with jitter, capped)."""
+
+    def __init__(self, cap: float):
+        self.cap = cap
+        self.failures = 0
+        self.next_at = 0.0
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self.next_at
+
+    def failed(self) -> float:
+        delay = backoff_delay(self.failures, self.cap)
+        self.failures += 1
+        self.next_at = time.monotonic() + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self.next_at = 0.0
+
+
 class _MultipartBody(io.RawIOBase):
     """A multipart/form-data body read from several file-like parts in turn (the file is streamed)."""
 

@@ -12,11 +12,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
+
+
+def utcnow_iso() -> str:
+    """A result's ``started`` and ``finished`` times, as the protocol has them."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
 def _write_atomic(path: Path, data: dict, durable: bool) -> None:

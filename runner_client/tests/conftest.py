@@ -63,8 +63,7 @@ class BackgroundRunner:
         self.code = self.runner.run()
 
     def stop(self, timeout=20):
-        self.runner.draining = True
-        self.runner.wake_loop.set()
+        self.runner.shutdown.drain("stopped by the test")
         self.thread.join(timeout)
         assert not self.thread.is_alive(), "runner did not stop"
         return self.code

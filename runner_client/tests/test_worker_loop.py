@@ -13,7 +13,8 @@ from fake_server import make_task
 from nodeworks_runner.executors import REGISTRY
 from nodeworks_runner.executors.base import NoCapacity
 from nodeworks_runner.executors.local import LocalExecutor
-from nodeworks_runner.worker import Runner, retry_after_s
+from nodeworks_runner.leasing import retry_after_s
+from nodeworks_runner.worker import Runner
 
 PLUGIN = '''\
 import os, time
@@ -140,7 +141,7 @@ def test_a_result_is_spooled_while_the_server_is_down_and_sent_after_a_restart(l
     fake_server.fail_all = True  # down: every call answers 503
     spool = Path(loop_config.spool_dir)
     wait_until(lambda: list(spool.glob("*.json")), 10, "the result to be spooled")
-    runner.runner.results_backoff.failures = 5  # leave soon: the spool keeps it
+    runner.runner.delivery.backoff.failures = 5  # leave soon: the spool keeps it
     runner.stop()
     assert fake_server.results == []
     [entry] = [json.loads(p.read_text()) for p in spool.glob("*.json")]
@@ -167,11 +168,11 @@ def test_heartbeat_lost_stops_the_task_and_reports_nothing(loop_config, fake_ser
     task = nap(1, 1000, executor="shell")
     fake_server.add(task)
     runner = background_runner(Runner(loop_config))
-    wait_until(lambda: task["lease_id"] in runner.runner.running, 10, "the task to start")
-    handle = runner.runner.running[task["lease_id"]].handle
+    wait_until(lambda: task["lease_id"] in runner.runner.slots.running, 10, "the task to start")
+    handle = runner.runner.slots.running[task["lease_id"]].handle
     fake_server.lease_answers[task["lease_id"]] = "lost"
     wait_until(lambda: handle.poll() is not None, 10, "the task to stop")
-    wait_until(lambda: not runner.runner.running, 5, "the loop to drop it")
+    wait_until(lambda: not runner.runner.slots.running, 5, "the loop to drop it")
     time.sleep(0.3)
     assert fake_server.results == [] and fake_server.refused == []
     runner.stop()
@@ -181,9 +182,9 @@ def test_first_signal_drains_running_tasks(loop_config, fake_server, background_
     loop_config.concurrency = 1  # no lease call in flight while the task runs
     fake_server.add(nap(1, 0.5))
     runner = background_runner(Runner(loop_config))
-    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    wait_until(lambda: runner.runner.slots.running, 10, "the task to start")
     fake_server.add(nap(2, 0))
-    runner.runner.on_signal(15, None)  # as SIGTERM does
+    runner.runner.shutdown.on_signal(15, None)  # as SIGTERM does
     runner.thread.join(15)
     assert not runner.thread.is_alive()
     assert fake_server.result_for(1)["state"] == "succeeded"
@@ -193,10 +194,10 @@ def test_first_signal_drains_running_tasks(loop_config, fake_server, background_
 def test_second_signal_stops_tasks_now_and_reports_them(loop_config, fake_server, background_runner):
     fake_server.add(nap(1, 1000, executor="shell"))
     runner = background_runner(Runner(loop_config))
-    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    wait_until(lambda: runner.runner.slots.running, 10, "the task to start")
     started = time.monotonic()
-    runner.runner.on_signal(15, None)
-    runner.runner.on_signal(2, None)
+    runner.runner.shutdown.on_signal(15, None)
+    runner.runner.shutdown.on_signal(2, None)
     runner.thread.join(15)
     assert not runner.thread.is_alive() and time.monotonic() - started < 10
     result = fake_server.result_for(1)
@@ -206,7 +207,7 @@ def test_second_signal_stops_tasks_now_and_reports_them(loop_config, fake_server
 def test_server_asking_for_shutdown_drains(loop_config, fake_server, background_runner):
     runner = background_runner(Runner(loop_config))
     fake_server.add(nap(1, 0.3))
-    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    wait_until(lambda: runner.runner.slots.running, 10, "the task to start")
     fake_server.shutdown_flag = True
     runner.thread.join(15)
     assert not runner.thread.is_alive() and fake_server.result_for(1)["state"] == "succeeded"
@@ -308,9 +309,9 @@ def test_draining_reports_with_a_lease_of_nothing_and_takes_no_new_task(loop_con
     fake_server.add(nap(1, 0.5))
     fake_server.successors[1] = [nap(2, 0)]
     runner = background_runner(Runner(loop_config))
-    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    wait_until(lambda: runner.runner.slots.running, 10, "the task to start")
     fake_server.add(nap(3, 0))
-    runner.runner.on_signal(15, None)  # as SIGTERM does: finish the running task, take nothing new
+    runner.runner.shutdown.on_signal(15, None)  # as SIGTERM does: finish the running task, take nothing new
     runner.thread.join(15)
     assert not runner.thread.is_alive()
     assert fake_server.result_for(1)["state"] == "succeeded"
@@ -324,7 +325,7 @@ def test_tasks_in_next_of_a_409_answer_run(loop_config, fake_server, background_
     first = nap(1, 0.5)
     fake_server.add(first)
     runner = background_runner(Runner(loop_config))
-    wait_until(lambda: runner.runner.running, 10, "the task to start")
+    wait_until(lambda: runner.runner.slots.running, 10, "the task to start")
     fake_server.lease_answers[first["lease_id"]] = "ok"  # heartbeats still fine, but its result will be stale
     fake_server.leased.pop(first["lease_id"])
     fake_server.add(nap(2, 0))
@@ -351,7 +352,7 @@ def test_a_refused_lease_in_results_never_costs_a_result(loop_config, fake_serve
     bodies = results_bodies(fake_server)
     assert "lease" in bodies[0] and all("lease" not in body for body in bodies[1:])  # resent without it
     assert [r["lease_id"] for r in bodies[1]["results"]] == [r["lease_id"] for r in bodies[0]["results"]]
-    assert not runner.lease_with_results
+    assert not runner.delivery.lease_with_results
 
 
 def test_a_lease_answered_with_retry_after_is_asked_again_only_after_it(loop_config, fake_server, background_runner):

@@ -1,0 +1,196 @@
+"""The runner's ``--concurrency`` slots and the tasks holding them.
+
+A task holds a slot from its lease until the server has answered for its result, and is always in
+exactly one of these places:
+
+    leased    in a lease answer of the long-poll thread, not yet taken by the loop
+    pending   taken, not started (its executor was full, or its inputs could not be fetched yet)
+    running   started
+    reported  finished, its result in the spool, not yet answered for
+
+A lease call in flight holds the slots it asked for, so the long-poll, the results call and the
+loop never lease more tasks than there are slots. One lock keeps the count right across the loop,
+the long-poll thread and the heartbeat thread.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from nodeworks_runner.executors.base import Handle
+
+log = logging.getLogger("nodeworks_runner")
+
+LAST_FINISHED_KEPT = 1000
+
+
+class TaskRun:
+    """A task this runner holds a lease for, from lease to reported result."""
+
+    def __init__(self, task: dict):
+        self.task = task
+        self.lease_id = str(task["lease_id"])
+        requirements = task.get("requirements") or {}
+        self.executor_name = requirements.get("executor") or "local"
+        self.walltime_s = requirements.get("walltime_s")
+        self.handle: Optional[Handle] = None
+        self.workdir: Optional[Path] = None
+        self.started = ""
+        self.started_at = 0.0
+        self.log_offset = 0  # bytes the server has
+        self.log_buffer = ""  # text not yet sent
+        self.stop_reason = ""  # "cancel" (server), "walltime", "shutdown", "lost"
+        self.not_before = 0.0  # monotonic time before which it is not started again
+
+    @property
+    def label(self) -> str:
+        node = self.task.get("node") or {}
+        return "task %s (%s, run %s, attempt %s)" % (
+            self.task.get("task_id"), node.get("uniquename") or "?", self.task.get("run_id"), self.task.get("attempt"))
+
+    def lease_seconds_left(self) -> Optional[float]:
+        """From the expiry the server gave with the task (None if it gave none)."""
+        expires_at = self.task.get("expires_at")
+        if not expires_at:
+            return None
+        try:
+            at = datetime.datetime.fromisoformat(str(expires_at).replace("Z", "+00:00")).timestamp()
+        except (TypeError, ValueError):
+            return None
+        return at - time.time()
+
+
+class Slots:
+    def __init__(self, concurrency: int):
+        self.concurrency = int(concurrency)
+        self.lock = threading.RLock()
+        self.leased: "queue.Queue[dict]" = queue.Queue()
+        self.pending: List[TaskRun] = []
+        self.running: Dict[str, TaskRun] = {}  # lease id -> run
+        self.reported: Dict[str, TaskRun] = {}
+        self.leasing = 0  # slots held by the lease call in flight
+        self.generation = 0  # bumped on every change of work (for --once: "nothing changed since")
+        self.freed = threading.Event()  # results were answered for: the long-poll may lease again
+        self.shortest_lease_s: Optional[float] = None  # the shortest lease time the server has given
+        self._last_finished: List[int] = []
+
+    # ------------------------------------------------------------ counting
+
+    def free(self) -> int:
+        with self.lock:
+            held = len(self.pending) + len(self.running) + self.leased.qsize() + self.leasing
+        return max(0, self.concurrency - held)
+
+    def may_start_more(self) -> bool:
+        return len(self.running) < max(1, self.concurrency)
+
+    def busy(self) -> bool:
+        """Tasks leased, waiting or running (not counting results waiting for their answer)."""
+        return bool(self.pending or self.running or self.leased.qsize())
+
+    def held_leases(self) -> Tuple[List[str], Dict[str, TaskRun]]:
+        """Every lease this runner holds, and the running tasks among them: what a heartbeat names."""
+        with self.lock:
+            leases = [run.lease_id for run in self.pending] + list(self.running) + list(self.reported)
+            return leases, dict(self.running)
+
+    # ------------------------------------------------------------ leasing
+
+    def reserve_for_lease(self, most: int) -> int:
+        """The slots a lease call may ask for, held until :meth:`lease_answered`."""
+        with self.lock:
+            self.leasing = min(self.free(), most)
+            return self.leasing
+
+    def lease_answered(self, tasks: List[dict]) -> None:
+        with self.lock:  # queued and unreserved in one step: free() never counts them twice or not at all
+            for task in tasks:
+                self.leased.put(task)
+            self.leasing = 0
+
+    def take_leased(self) -> None:
+        """The long-poll's tasks become pending."""
+        while True:
+            with self.lock:  # from the queue to pending in one step: free() never misses it
+                try:
+                    task = self.leased.get_nowait()
+                except queue.Empty:
+                    return
+                self.accept(task)
+
+    def accept(self, task: dict) -> None:
+        """A leased task waits for a slot to start in (a lease answered twice is taken once)."""
+        run = TaskRun(task)
+        with self.lock:
+            if run.lease_id in self.running or any(p.lease_id == run.lease_id for p in self.pending):
+                return
+            self.pending.append(run)
+        self.generation += 1
+        self._note_lease_time(run)
+        log.info("leased %s", run.label)
+
+    def _note_lease_time(self, run: TaskRun) -> None:
+        left = run.lease_seconds_left()
+        if left is not None and left > 0:
+            self.shortest_lease_s = left if self.shortest_lease_s is None else min(self.shortest_lease_s,
+                                                                                    max(left, 0.5))
+
+    # ------------------------------------------------------------ moving a task on
+
+    def adopt(self, run: TaskRun) -> None:
+        """A task still running from before a restart (a SLURM job) takes a slot again."""
+        with self.lock:
+            self.running[run.lease_id] = run
+
+    def started(self, run: TaskRun) -> None:
+        with self.lock:
+            self.pending.remove(run)
+            self.running[run.lease_id] = run
+
+    def finished(self, run: TaskRun) -> None:
+        """Its result is spooled: the slot stays held until the server answers for it."""
+        with self.lock:  # one step: the slot is free for the results call's `lease`, not the long-poll
+            if run in self.pending:
+                self.pending.remove(run)
+            self.running.pop(run.lease_id, None)
+            self.reported[run.lease_id] = run
+        self.generation += 1
+
+    def forget(self, run: TaskRun) -> None:
+        """The lease is gone (lost) before the task was reported: nothing will be reported for it."""
+        with self.lock:
+            if run in self.pending:
+                self.pending.remove(run)
+            self.running.pop(run.lease_id, None)
+        self.generation += 1
+
+    def answered(self, lease_id: str) -> Optional[TaskRun]:
+        """The server answered for this lease's result (or it was dropped): its slot is free."""
+        with self.lock:
+            return self.reported.pop(lease_id, None)
+
+    def find_pending(self, lease_id: str) -> Optional[TaskRun]:
+        with self.lock:
+            return next((run for run in self.pending if run.lease_id == lease_id), None)
+
+    # ------------------------------------------------------------ lease hints
+
+    def note_finished(self, task_id: int) -> None:
+        """An accepted result: the next lease call names it, so the server may prefer its successors here."""
+        with self.lock:
+            self._last_finished.append(task_id)
+
+    def take_last_finished(self) -> List[int]:
+        with self.lock:
+            finished, self._last_finished = self._last_finished, []
+        return finished[-LAST_FINISHED_KEPT:]
+
+    def restore_last_finished(self, ids: List[int]) -> None:
+        with self.lock:
+            self._last_finished = ids + self._last_finished
