@@ -2,13 +2,21 @@
 whether it is still ``ok``, ``cancel``led or ``lost``; the answer may also ask the runner to shut
 down.
 
+They run on their own thread with their own HTTP client, so that nothing the loop does (an artifact
+upload or download, a slow results call, a log upload) can hold them back: a lease must never expire
+because its runner was busy talking to the server about something else. The loop acts on the
+answers (stopping a cancelled or lost task is the loop's job); a shutdown request drains at once.
+
 Heartbeats come every ``--heartbeat`` seconds, and at least three times per lease period (read from
-the expiry the server gives with each task), so that a lease never expires while its task is alive.
+the expiry the server gives with each task), and at once when a task starts, so the server hears
+that it runs.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from typing import List, Tuple
 
@@ -19,33 +27,47 @@ from nodeworks_runner.slots import Slots
 log = logging.getLogger("nodeworks_runner")
 
 SHORTEST_PERIOD_S = 0.2
+SHORTEST_GAP_S = 0.02  # many tasks starting at once: one heartbeat names them all
 
 
-class Heartbeats:
+class Heartbeats(threading.Thread):
     def __init__(self, client: Client, slots: Slots, shutdown: Shutdown, *, period_s: float, retry_max_s: float):
-        self.client = client
+        super().__init__(name="nodeworks-heartbeats", daemon=True)
+        self.client = client  # its own: never shared with the loop's calls
         self.slots = slots
         self.shutdown = shutdown
         self.period_s = float(period_s)
         self.backoff = Backoff(retry_max_s)
-        self.next_at = 0.0
-        self._answers: List[Tuple[str, str]] = []
+        self.asked = threading.Event()
+        self.stopped = threading.Event()
+        self._answers: "queue.Queue[Tuple[str, str]]" = queue.Queue()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            if self.backoff.ready():
+                self.beat()
+            self.asked.wait(self.pause_s())
+            self.asked.clear()
+            self.stopped.wait(SHORTEST_GAP_S)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.asked.set()
+        self.join(SHORTEST_PERIOD_S * 5)  # a heartbeat in flight may finish; one stuck is not waited for
 
     def period(self) -> float:
         if self.slots.shortest_lease_s:
             return min(self.period_s, max(SHORTEST_PERIOD_S, self.slots.shortest_lease_s / 3.0))
         return self.period_s
 
+    def pause_s(self) -> float:
+        if self.backoff.failures:
+            return max(0.0, self.backoff.next_at - time.monotonic())
+        return self.period()
+
     def beat_now(self) -> None:
         """A task started: the server hears at once that it runs (leased -> running)."""
-        self.next_at = 0.0
-
-    def beat_if_due(self) -> None:
-        now = time.monotonic()
-        if now < self.next_at or not self.backoff.ready():
-            return
-        self.next_at = now + self.period()
-        self.beat()
+        self.asked.set()
 
     def beat(self) -> None:
         leases, running = self.slots.held_leases()
@@ -74,11 +96,15 @@ class Heartbeats:
         self.backoff.succeeded()
         for lease, state in ((answer or {}).get("leases") or {}).items():
             if state in ("cancel", "lost"):
-                self._answers.append((lease, state))
+                self._answers.put((lease, state))
         if (answer or {}).get("shutdown"):
             self.shutdown.drain("the server asks this runner to shut down: finishing running tasks")
 
     def answers(self) -> List[Tuple[str, str]]:
         """``(lease id, "cancel" | "lost")`` answered since the last call, for the loop to act on."""
-        answers, self._answers = self._answers, []
-        return answers
+        answers = []
+        while True:
+            try:
+                answers.append(self._answers.get_nowait())
+            except queue.Empty:
+                return answers

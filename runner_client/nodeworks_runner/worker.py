@@ -5,7 +5,7 @@ Each step is a small piece with one job, in its own module:
     slots.py       the --concurrency slots and the tasks holding them (leased, pending, running, reported)
     leasing.py     the long-poll ``lease`` call, on its own thread
     execution.py   start tasks (inputs downloaded first), stop them, collect their results into the spool
-    heartbeats.py  extend the leases; the answers say cancel / lost / shut down
+    heartbeats.py  extend the leases, on their own thread and HTTP client; the answers say cancel / lost
     logs.py        stream the running tasks' logs
     delivery.py    the spool to the server: log tails, artifacts, results in batches (leasing the freed slots)
     recovery.py    after a restart: re-adopt SLURM jobs, report tasks that finished while the runner was down
@@ -56,7 +56,7 @@ class Runner:
         self.spool = Spool(config.spool_dir)
         self.journal = Journal(Path(config.state_dir) / "journal")
         self.logs = Logs(self.client, config.log_interval_s)
-        self.heartbeats = Heartbeats(self.client, self.slots, self.shutdown, period_s=config.heartbeat_s,
+        self.heartbeats = Heartbeats(connect(config), self.slots, self.shutdown, period_s=config.heartbeat_s,
                                      retry_max_s=config.retry_max_s)
         self.execution = Execution(config, self.client, self.executors, self.slots, self.spool, self.journal,
                                    self.shutdown, on_started=self.heartbeats.beat_now)
@@ -70,8 +70,7 @@ class Runner:
         while True:
             self.slots.take_leased()  # lease: the long-poll thread's tasks (results calls add theirs)
             self.execution.start_pending()  # execute: up to --concurrency, input artifacts fetched first
-            self.heartbeats.beat_if_due()  # heartbeat: extends every lease held
-            self.act_on_heartbeat_answers()  # cancel / lost (shutdown: drains)
+            self.act_on_heartbeat_answers()  # heartbeat (own thread): cancel / lost stop a task
             self.logs.stream_if_due(self.slots.running.values())
             self.execution.collect_finished()  # finished tasks -> the spool (log tail, artifacts)
             self.delivery.deliver()  # report: log tails, artifacts, results in batches; next tasks come back
@@ -100,6 +99,7 @@ class Runner:
                              wait_s=0.0 if once else self.config.lease_wait_s, retry_max_s=self.config.retry_max_s,
                              results_will_lease=self.delivery.will_lease)
         self.leaser.start()
+        self.heartbeats.start()
         log.info("runner %r serving %s with executors %s, concurrency %d", self.config.name, self.config.url,
                  ", ".join(self.executors), self.config.concurrency)
 
@@ -135,6 +135,7 @@ class Runner:
 
     def tear_down(self) -> None:
         self.leaser.stop()
+        self.heartbeats.stop()
         for executor in self.executors.values():
             try:
                 executor.close()

@@ -43,6 +43,10 @@ class FakeServer:
         self.fail_results = 0  # answer the next N results calls with 503
         self.fail_all = False  # 503 for everything
         self.results_delay_s = 0.0  # a slow results call
+        self.upload_delay_s = 0.0  # a slow artifact upload (answered after this long)
+        self.download_delay_s = 0.0  # a slow artifact download
+        self.slow_calls = []  # (call name, monotonic start, monotonic end) of every call delayed on purpose
+        self.heartbeat_at = []  # monotonic arrival time of each heartbeat (beside `heartbeats`)
         self.lease_in_results = "yes"  # `lease` in a results call: "yes" (fill `next`), "ignore" (old server), "reject"
         self.calls = []
         self.lease_retry_after_s = None  # set: an empty lease answers at once with this `retry_after_s`
@@ -86,6 +90,7 @@ class FakeServer:
                     self._json(404, {"detail": "no such artifact"})
                     return
                 data = server.artifacts[match.group(1)][1]
+                server.delay("download", server.download_delay_s)
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -140,6 +145,7 @@ class FakeServer:
 
             def _heartbeat(self, body):
                 server.heartbeats.append(body)
+                server.heartbeat_at.append(time.monotonic())
                 answers = {}
                 for lease in body.get("lease_ids", []):
                     answers[lease] = server.lease_answers.get(lease, "ok" if lease in server.leased else "lost")
@@ -178,6 +184,7 @@ class FakeServer:
                 if fields.get("lease_id") not in server.leased:
                     self._json(409, {"detail": "stale"})
                     return
+                server.delay("upload", server.upload_delay_s)
                 artifact_id = str(uuid.uuid4())
                 server.artifacts[artifact_id] = (fields["name"], data, fields["lease_id"])
                 self._json(201, {"id": artifact_id, "sha256": "x", "size": len(data)})
@@ -187,7 +194,7 @@ class FakeServer:
                     server.fail_results -= 1
                     self._json(503, {"detail": "try later"})
                     return
-                time.sleep(server.results_delay_s)
+                server.delay("results", server.results_delay_s)
                 more = body.get("lease") if server.lease_in_results != "ignore" else None
                 if more is not None and server.lease_in_results == "reject":
                     self._json(400, {"executors": {"0": ["not a valid choice"]}})
@@ -223,6 +230,12 @@ class FakeServer:
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def delay(self, call: str, seconds: float) -> None:
+        if seconds > 0:
+            started = time.monotonic()
+            time.sleep(seconds)
+            self.slow_calls.append((call, started, time.monotonic()))
 
     def add(self, *tasks):
         with self.lock:
