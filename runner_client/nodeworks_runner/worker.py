@@ -4,7 +4,7 @@ Each step is a small piece with one job, in its own module:
 
     slots.py       the --concurrency slots and the tasks holding them (leased, pending, running, reported)
     leasing.py     the long-poll ``lease`` call, on its own thread
-    execution.py   start tasks (inputs downloaded first), stop them, collect their results into the spool
+    tasks.py       start tasks (inputs downloaded first), stop them, collect their results into the spool
     heartbeats.py  extend the leases, on their own thread and HTTP client; the answers say cancel / lost
     logs.py        stream the running tasks' logs
     delivery.py    the spool to the server: log tails, artifacts, results in batches (leasing the freed slots)
@@ -21,7 +21,6 @@ from typing import Dict, Optional
 
 from nodeworks_runner.config import RunnerConfig
 from nodeworks_runner.delivery import Delivery
-from nodeworks_runner.execution import Execution
 from nodeworks_runner.executors import create_executor
 from nodeworks_runner.executors.base import Executor
 from nodeworks_runner.heartbeats import Heartbeats
@@ -32,6 +31,7 @@ from nodeworks_runner.recovery import recover
 from nodeworks_runner.signals import Shutdown
 from nodeworks_runner.slots import Slots
 from nodeworks_runner.spool import Journal, Spool
+from nodeworks_runner.tasks import Tasks
 
 log = logging.getLogger("nodeworks_runner")
 
@@ -58,24 +58,22 @@ class Runner:
         self.logs = Logs(self.client, config.log_interval_s)
         self.heartbeats = Heartbeats(connect(config), self.slots, self.shutdown, period_s=config.heartbeat_s,
                                      retry_max_s=config.retry_max_s)
-        self.execution = Execution(config, self.client, self.executors, self.slots, self.spool, self.journal,
-                                   self.shutdown, on_started=self.heartbeats.beat_now)
+        self.tasks = Tasks(config, self.client, self.executors, self.slots, self.spool, self.journal,
+                           self.shutdown, on_started=self.heartbeats.beat_now)
         self.delivery = Delivery(config, self.client, self.executors, self.spool, self.slots, self.logs,
                                  self.shutdown)
         self.leaser: Optional[Leaser] = None
         self.once = False
 
     def run(self, once: bool = False) -> int:
-        self.set_up(once)
-        while True:
+        self.set_up(once)  # executors, signal handlers, recovery; the long-poll and heartbeat threads start
+        while not self.time_to_exit():
             self.slots.take_leased()  # lease: the long-poll thread's tasks (results calls add theirs)
-            self.execution.start_pending()  # execute: up to --concurrency, input artifacts fetched first
+            self.tasks.start_pending()  # execute: up to --concurrency, input artifacts fetched first
             self.act_on_heartbeat_answers()  # heartbeat (own thread): cancel / lost stop a task
             self.logs.stream_if_due(self.slots.running.values())
-            self.execution.collect_finished()  # finished tasks -> the spool (log tail, artifacts)
+            self.tasks.collect_finished()  # finished tasks -> the spool (log tail, artifacts)
             self.delivery.deliver()  # report: log tails, artifacts, results in batches; next tasks come back
-            if self.time_to_exit():
-                break
             self.wait_a_tick()
         self.tear_down()
         return self.shutdown.exit_code
@@ -106,9 +104,9 @@ class Runner:
     def act_on_heartbeat_answers(self) -> None:
         for lease_id, answer in self.heartbeats.answers():
             if answer == "cancel":
-                self.execution.cancel(lease_id)
+                self.tasks.cancel(lease_id)
             else:
-                self.execution.lose(lease_id)
+                self.tasks.lose(lease_id)
                 self.delivery.forget(lease_id)
 
     def time_to_exit(self) -> bool:

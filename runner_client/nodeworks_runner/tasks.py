@@ -30,7 +30,7 @@ INPUTS_RETRY_S = 2.0  # an unreachable server: fetch the inputs again after this
 EXECUTOR_FULL_RETRY_S = 1.0
 
 
-class Execution:
+class Tasks:
     def __init__(self, config: RunnerConfig, client: Client, executors: Dict[str, Executor], slots: Slots,
                  spool: Spool, journal: Journal, shutdown: Shutdown, *, on_started: Callable[[], None]):
         self.config = config
