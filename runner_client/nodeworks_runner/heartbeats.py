@@ -38,6 +38,7 @@ class Heartbeats(threading.Thread):
         self.shutdown = shutdown
         self.period_s = float(period_s)
         self.backoff = Backoff(retry_max_s)
+        self.idle = True  # no lease held at the last look
         self.asked = threading.Event()
         self.stopped = threading.Event()
         self._answers: "queue.Queue[Tuple[str, str]]" = queue.Queue()
@@ -63,6 +64,8 @@ class Heartbeats(threading.Thread):
     def pause_s(self) -> float:
         if self.backoff.failures:
             return max(0.0, self.backoff.next_at - time.monotonic())
+        if self.idle:  # the first lease is extended soon, even if its task waits to start (inputs, a full executor)
+            return SHORTEST_PERIOD_S
         return self.period()
 
     def beat_now(self) -> None:
@@ -71,7 +74,8 @@ class Heartbeats(threading.Thread):
 
     def beat(self) -> None:
         leases, running = self.slots.held_leases()
-        if not leases:
+        self.idle = not leases
+        if self.idle:
             return
         info = {}
         for lease, run in running.items():

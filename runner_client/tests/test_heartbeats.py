@@ -8,6 +8,8 @@ meanwhile, naming the lease whose call is slow.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import node_obj, wait_until
 from fake_server import make_task
@@ -74,3 +76,20 @@ def test_a_slow_upload_does_not_delay_the_heartbeats_of_other_running_tasks(loop
               if started <= at <= ended and running["lease_id"] in body.get("running", {})]
     assert len(during) >= int(SLOW_S / HEARTBEAT_S / 2), during
     wait_until(lambda: not fake_server.leased, 1, "every lease returned with its result")
+
+
+def test_a_task_waiting_for_its_inputs_is_heartbeated_within_its_lease(loop_config, fake_server):  # noqa: F811
+    """No task start asks for a heartbeat while the inputs download: the lease's own time sets the pace,
+    not a --heartbeat period longer than the lease."""
+    loop_config.heartbeat_s = 60.0
+    task = artifact_input_task(fake_server)
+    task["expires_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 3))
+    fake_server.download_delay_s = SLOW_S
+    fake_server.add(task)
+
+    assert Runner(loop_config).run(once=True) == 0
+
+    assert fake_server.result_for(1)["state"] == "succeeded"
+    [(_, started, ended)] = fake_server.slow_calls
+    named = [at for at, body in zip(fake_server.heartbeat_at, fake_server.heartbeats) if task["lease_id"] in body["lease_ids"]]
+    assert named and named[0] < started + 1.5, "first heartbeat %.1f s into the download" % ((named or [ended])[0] - started)
