@@ -13,6 +13,13 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_NAMES = tuple(sorted(path.name for path in FIXTURES.glob("*.nc")))
 
 
+@pytest.fixture(autouse=True)
+def _data_dir(settings, tmp_path):
+    """Each test gets its own git repositories and artifacts."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+
+
 def nc_bytes(name: str) -> bytes:
     """A project fixture by name, or one of the real samples of ../shared (skipped when missing)."""
     if name in SAMPLE_NAMES:
