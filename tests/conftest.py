@@ -4,8 +4,13 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "nodeworks-samples"
-SAMPLE_NAMES = ["demo.nc", "demo1.nc", "demo2.nc", "node_ex.nc"]
+from tests.shared_samples import SAMPLE_NAMES, shared_sample_bytes
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The project's own workflow files: arithmetic.nc ((5 ** 5) * 87 - sqrt(225), with its saved
+# results), product.nc (3 * 6), sine_plot.nc (numpy range, sin and cos, a matplotlib plot) and
+# custom_string.nc (a string into a plug-in node no runner has).
+FIXTURE_NAMES = tuple(sorted(path.name for path in FIXTURES.glob("*.nc")))
 
 
 @pytest.fixture(autouse=True)
@@ -15,12 +20,15 @@ def _data_dir(settings, tmp_path):
     settings.DATA_DIR.mkdir()
 
 
-def sample_bytes(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
+def nc_bytes(name: str) -> bytes:
+    """A project fixture by name, or one of the real samples of ../shared (skipped when missing)."""
+    if name in SAMPLE_NAMES:
+        return shared_sample_bytes(name)
+    return (FIXTURES / name).read_bytes()
 
 
-def sample(name: str) -> dict:
-    return json.loads(sample_bytes(name))
+def nc_file(name: str) -> dict:
+    return json.loads(nc_bytes(name))
 
 
 def make_user(username: str, *, staff: bool = False):

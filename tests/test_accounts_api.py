@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ApiToken
-from tests.conftest import publish, sample
+from tests.conftest import nc_file, publish
 
 PASSWORD = "a long test password"
 
@@ -222,7 +222,7 @@ def test_tampered_jwt_signature_is_401(alice):
 
 @pytest.mark.django_db
 def test_tampered_jwt_payload_is_401(alice, bob):
-    publish(forced_client(bob), "bobs", sample("demo1.nc"))
+    publish(forced_client(bob), "bobs", nc_file("product.nc"))
     access = login(APIClient()).json()["access"]
     header, payload, signature = access.split(".")
     claims = json.loads(_b64url_decode(payload))
@@ -307,7 +307,7 @@ def test_database_holds_only_a_digest(alice_client):
 
 @pytest.mark.django_db
 def test_token_authenticates_and_records_last_used(alice_client, alice):
-    publish(alice_client, "mine", sample("demo1.nc"))
+    publish(alice_client, "mine", nc_file("product.nc"))
     created = new_token(alice_client)
     assert ApiToken.objects.get().last_used is None
 
@@ -320,7 +320,7 @@ def test_token_authenticates_and_records_last_used(alice_client, alice):
     assert listed[0]["last_used"] is not None
 
     # Token-authenticated requests act as the token's owner, e.g. publishing.
-    published = publish(client, "from desktop", sample("node_ex.nc"))
+    published = publish(client, "from desktop", nc_file("arithmetic.nc"))
     assert published.status_code == 201
     assert client.get(f"/api/v1/workflow/history/{published.json()['id']}").json()[0]["author"] == "alice"
 
@@ -430,6 +430,6 @@ def test_user_token_is_a_distinct_secret_per_user(alice_client, bob_client, bob)
     a = new_token(alice_client)["token"]
     b = new_token(bob_client)["token"]
     assert a != b
-    publish(bob_client, "bobs", sample("demo2.nc"))
+    publish(bob_client, "bobs", nc_file("custom_string.nc"))
     assert [w["name"] for w in token_client(a).get("/api/v1/workflow/").json()] == []
     assert [w["name"] for w in token_client(b).get("/api/v1/workflow/").json()] == ["bobs"]

@@ -33,7 +33,7 @@ def act(client, model: str, action: str, objects) -> None:
 
 
 def failed_run(alice_client, alice, *, fail=("multiply",)):
-    """node_ex run where `fail` failed for good: its downstream is upstream_failed, the run failed."""
+    """arithmetic.nc run where `fail` failed for good: its downstream is upstream_failed, the run failed."""
     workflow_id = published(alice_client)
     run = execute(alice_client, workflow_id)
     runner, token = online_runner(alice)

@@ -14,7 +14,7 @@ from django.db import connections
 from git import Repo
 from rest_framework.test import APIClient
 
-from tests.conftest import publish, sample
+from tests.conftest import nc_file, publish
 from workflows import git_store
 from workflows.models import Revision, Workflow
 
@@ -53,13 +53,13 @@ def _run_in_threads(target, count: int) -> list:
 def test_parallel_publishes_make_a_linear_history(alice):
     owner = APIClient()
     owner.force_authenticate(alice)
-    created = publish(owner, "contended", sample("node_ex.nc"), message="initial")
+    created = publish(owner, "contended", nc_file("arithmetic.nc"), message="initial")
     assert created.status_code == 201, created.content
     workflow_id = created.json()["id"]
     first_sha = created.json()["revision"]
 
     def version(i: int) -> dict:
-        workflow = copy.deepcopy(sample("node_ex.nc"))
+        workflow = copy.deepcopy(nc_file("arithmetic.nc"))
         workflow["integer"]["terminals"]["int"]["value"] = 1000 + i
         return workflow
 
@@ -117,7 +117,7 @@ def test_parallel_publishes_make_a_linear_history(alice):
 def test_parallel_publishes_with_the_same_base_revision_let_exactly_one_win(alice):
     owner = APIClient()
     owner.force_authenticate(alice)
-    created = publish(owner, "contended", sample("node_ex.nc"))
+    created = publish(owner, "contended", nc_file("arithmetic.nc"))
     assert created.status_code == 201
     workflow_id = created.json()["id"]
     base = created.json()["revision"]
@@ -125,7 +125,7 @@ def test_parallel_publishes_with_the_same_base_revision_let_exactly_one_win(alic
     def publish_one(i: int) -> tuple[int, int, str]:
         client = APIClient()
         client.force_authenticate(alice)
-        workflow = sample("node_ex.nc")
+        workflow = nc_file("arithmetic.nc")
         workflow["integer"]["terminals"]["int"]["value"] = i
         response = client.post(
             f"/api/v1/workflow/publish/{workflow_id}", {"workflow": workflow, "base_revision": base}, format="json"
@@ -150,7 +150,7 @@ def test_parallel_new_workflows_each_get_their_own_repository(alice, bob):
     def publish_new(i: int) -> dict:
         client = APIClient()
         client.force_authenticate(users[i % 2])
-        response = publish(client, f"wf {i}", sample("demo.nc"), message=f"new {i}")
+        response = publish(client, f"wf {i}", nc_file("sine_plot.nc"), message=f"new {i}")
         assert response.status_code == 201, response.content
         return response.json()
 

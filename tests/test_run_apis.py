@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from runners.models import Runner
 from runners.services import artifact_store, lease_tasks, log_append, results_report, runner_register
-from tests.conftest import make_user, publish, sample
+from tests.conftest import make_user, nc_file, publish
 from workflows.artifact_files import artifact_path
 from workflows.models import Artifact, Run, RunState, Task, TaskDependency, TaskState
 
@@ -31,9 +31,9 @@ STATUS_NODE_KEYS = {"state", "attempt", "runner", "started", "finished", "output
 # ---------------------------------------------------------------- helpers (also used by the other test files)
 
 
-def node_ex_blank() -> dict:
-    """node_ex.nc with every output value wiped, so a filled-in value can only come from a run."""
-    document = sample("node_ex.nc")
+def arithmetic_blank() -> dict:
+    """arithmetic.nc with every output value wiped, so a filled-in value can only come from a run."""
+    document = nc_file("arithmetic.nc")
     for obj in document.values():
         if obj["type"] == "Node":
             for terminal in obj["terminals"].values():
@@ -43,7 +43,7 @@ def node_ex_blank() -> dict:
 
 
 def published(client, name="node_ex", document=None, **extra) -> int:
-    response = publish(client, name, document if document is not None else sample("node_ex.nc"), **extra)
+    response = publish(client, name, document if document is not None else nc_file("arithmetic.nc"), **extra)
     assert response.status_code == 201, response.content
     return response.json()["id"]
 
@@ -73,7 +73,7 @@ def one(value):
 
 
 def compute(payload: dict) -> dict:
-    """The math of node_ex.nc, enough for a runner stand-in."""
+    """The math of arithmetic.nc, enough for a runner stand-in."""
     node = payload["node"]
     inputs = {name: value if name == "input" else one(value) for name, value in payload["inputs"].items()}
     group, name = node["path"]
@@ -159,7 +159,7 @@ def test_execute_creates_one_task_per_node_and_queues_the_roots(alice_client):
 def test_execute_a_given_revision(alice_client):
     workflow_id = published(alice_client)
     first_sha = alice_client.get(f"/api/v1/workflow/history/{workflow_id}").json()[0]["revision"]
-    changed = sample("node_ex.nc")
+    changed = nc_file("arithmetic.nc")
     changed["power"]["terminals"]["base"]["value"] = 2.0
     response = alice_client.post(f"/api/v1/workflow/publish/{workflow_id}", {"workflow": changed}, format="json")
     assert response.status_code == 201
@@ -198,7 +198,7 @@ def test_bad_bodies_and_revisions(alice_client):
 
 
 def test_override_flows_into_the_run_and_into_the_sheet(alice_client, alice):
-    workflow_id = published(alice_client, document=node_ex_blank())
+    workflow_id = published(alice_client, document=arithmetic_blank())
     run = execute(alice_client, workflow_id, inputs={"power.base": 2.0, "integer.int": 10})
     assert run["input_overrides"] == {"power.base": 2.0, "integer.int": 10}
     runner, _ = online_runner(alice)
@@ -215,7 +215,7 @@ def test_override_flows_into_the_run_and_into_the_sheet(alice_client, alice):
 
 
 def test_get_with_run_fills_outputs_and_keeps_key_order(alice_client, alice):
-    blank = node_ex_blank()
+    blank = arithmetic_blank()
     workflow_id = published(alice_client, document=blank)
     run = execute(alice_client, workflow_id)
     runner, _ = online_runner(alice)
@@ -236,8 +236,8 @@ def test_get_with_run_fills_outputs_and_keeps_key_order(alice_client, alice):
         assert list(sheet[key]) == list(obj)
         if obj["type"] == "Node":
             assert list(sheet[key]["terminals"]) == list(obj["terminals"])
-    # The expected results equal what Nodeworks itself saved in node_ex.nc.
-    original = sample("node_ex.nc")
+    # The expected results equal the results saved in arithmetic.nc.
+    original = nc_file("arithmetic.nc")
     assert sheet == original
 
     # Without ?run= the file is returned as published, untouched by the run.
@@ -246,7 +246,7 @@ def test_get_with_run_fills_outputs_and_keeps_key_order(alice_client, alice):
 
 
 def test_get_with_run_of_a_partial_run_fills_what_finished(alice_client, alice):
-    workflow_id = published(alice_client, document=node_ex_blank())
+    workflow_id = published(alice_client, document=arithmetic_blank())
     run = execute(alice_client, workflow_id)
     runner, _ = online_runner(alice)
     power = next(p for p in lease(runner) if p["node"]["uniquename"] == "power")
@@ -431,7 +431,7 @@ def replicated(document: dict, copies: int) -> dict:
 
 
 def status_queries(client, alice, copies: int) -> int:
-    workflow_id = published(client, f"copies-{copies}", document=replicated(sample("node_ex.nc"), copies))
+    workflow_id = published(client, f"copies-{copies}", document=replicated(nc_file("arithmetic.nc"), copies))
     run = execute(client, workflow_id)
     runner, _ = online_runner(alice, f"r{copies}")
     # Some tasks succeeded with artifacts and logs, some leased, some queued, some pending.
@@ -555,7 +555,7 @@ def test_logs_of_every_attempt_as_text_and_json(alice_client, alice, settings):
 
 def test_logs_of_nodes_with_dots_in_their_names(alice_client, alice):
     document = {}
-    for key, obj in sample("node_ex.nc").items():
+    for key, obj in nc_file("arithmetic.nc").items():
         obj = copy.deepcopy(obj)
         if obj["type"] == "Node" and key == "integer":
             key = obj["uniquename"] = "int.0.int"

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 
 from nodeworks_server.middleware import BodySizeLimitMiddleware
-from tests.conftest import publish, sample, sample_bytes
+from tests.conftest import nc_bytes, nc_file, publish
 from workflows import git_store
 from workflows.models import Revision, Workflow
 
@@ -21,8 +21,8 @@ NEW = "/api/v1/workflow/publish"
 
 @pytest.fixture
 def existing(alice_client):
-    """A published node_ex.nc, so that each bad input is also tried as a new revision of it."""
-    response = publish(alice_client, "node_ex", sample("node_ex.nc"))
+    """A published arithmetic.nc, so that each bad input is also tried as a new revision of it."""
+    response = publish(alice_client, "node_ex", nc_file("arithmetic.nc"))
     assert response.status_code == 201, response.content
     workflow = Workflow.objects.get(pk=response.json()["id"])
     return workflow
@@ -109,7 +109,7 @@ def test_body_json_but_not_an_object(alice_client, existing, body):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("value", [[], [sample("node_ex.nc")], "a string", json.dumps(sample("node_ex.nc")), 7, True])
+@pytest.mark.parametrize("value", [[], [nc_file("arithmetic.nc")], "a string", json.dumps(nc_file("arithmetic.nc")), 7, True])
 def test_workflow_member_not_an_object(alice_client, existing, value):
     details = check_all(alice_client, existing, lambda url: post_json(alice_client, url, {"name": "x", "workflow": value}))
     assert all("object" in detail for detail in details)
@@ -124,7 +124,7 @@ def test_workflow_null_is_400(alice_client, existing):
 
 
 def broken(mutate) -> dict:
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     mutate(workflow)
     return workflow
 
@@ -208,14 +208,14 @@ def test_invalid_structure(alice_client, existing, case):
 
 def test_root_radicand_is_a_plain_input_in_the_sample():
     """The premise of the two-connections case above."""
-    opts = sample("node_ex.nc")["root"]["terminals"]["radicand"]["opts"]
+    opts = nc_file("arithmetic.nc")["root"]["terminals"]["radicand"]["opts"]
     assert opts["in"] is True
     assert opts.get("multiinput", False) is False
 
 
 @pytest.mark.django_db
 def test_two_connections_into_a_multiinput_are_fine(alice_client):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     workflow["c.a"] = _connection("c.a", ["root", "result"], ["multiply", "input"])
     response = publish(alice_client, "ok", workflow)
     assert response.status_code == 201, response.content
@@ -223,7 +223,7 @@ def test_two_connections_into_a_multiinput_are_fine(alice_client):
 
 @pytest.mark.django_db
 def test_cycle_is_400_listing_the_cycle(alice_client, existing):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     # subtract -> power closes power -> multiply -> subtract.
     workflow["loop"] = _connection("loop", ["subtract", "result"], ["power", "base"])
     details = check_all(
@@ -241,7 +241,7 @@ def test_cycle_is_400_listing_the_cycle(alice_client, existing):
 
 @pytest.mark.django_db
 def test_self_loop_is_a_cycle(alice_client, existing):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     workflow["self"] = _connection("self", ["power", "result"], ["power", "exponent"])
     check_all(
         alice_client,
@@ -255,7 +255,7 @@ def test_self_loop_is_a_cycle(alice_client, existing):
 
 @pytest.mark.django_db
 def test_feedback_loop_is_not_a_cycle(alice_client):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     workflow["loop"] = {**_connection("loop", ["subtract", "result"], ["power", "base"]), "feedback": True}
     assert publish(alice_client, "ok", workflow).status_code == 201
 
@@ -284,23 +284,23 @@ def test_nesting_20000_deep_in_a_multipart_text_field_is_400(alice_client, exist
     """Multipart sends `workflow` and `requirements` as text fields, which must meet the same limits."""
     alice_client.raise_request_exception = False  # a server error must show as a failed status check
     deep = "[" * 20000 + "]" * 20000
-    fields = {"name": "x", "workflow": json.dumps(sample("node_ex.nc")), field: deep}
+    fields = {"name": "x", "workflow": json.dumps(nc_file("arithmetic.nc")), field: deep}
     check_all(alice_client, existing, lambda url: alice_client.post(url, fields, format="multipart"), 400, field)
 
 
 @pytest.mark.django_db
 def test_workflow_as_a_multipart_text_field_is_accepted(alice_client):
-    fields = {"name": "as text", "workflow": json.dumps(sample("node_ex.nc")), "requirements": json.dumps({"gpus": 1})}
+    fields = {"name": "as text", "workflow": json.dumps(nc_file("arithmetic.nc")), "requirements": json.dumps({"gpus": 1})}
     response = alice_client.post(NEW, fields, format="multipart")
     assert response.status_code == 201, response.content
     got = alice_client.get(f"/api/v1/workflow/get/{response.json()['id']}")
-    assert json.dumps(json.loads(got.content)) == json.dumps(sample("node_ex.nc"))
+    assert json.dumps(json.loads(got.content)) == json.dumps(nc_file("arithmetic.nc"))
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("constant", ["NaN", "Infinity"])
 def test_nan_in_a_multipart_text_field_is_400(alice_client, existing, constant):
-    text = json.dumps(sample("node_ex.nc")).replace('"value": 5.0', f'"value": {constant}', 1)
+    text = json.dumps(nc_file("arithmetic.nc")).replace('"value": 5.0', f'"value": {constant}', 1)
     fields = {"name": "x", "workflow": text}
     check_all(alice_client, existing, lambda url: alice_client.post(url, fields, format="multipart"), 400, "workflow")
 
@@ -308,7 +308,7 @@ def test_nan_in_a_multipart_text_field_is_400(alice_client, existing, constant):
 @pytest.mark.django_db
 def test_nesting_over_the_limit_inside_a_node_is_400(alice_client, existing, settings):
     settings.MAX_JSON_DEPTH = 10
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     deep = "leaf"
     for _ in range(12):
         deep = [deep]
@@ -322,11 +322,11 @@ def test_nesting_over_the_limit_inside_a_node_is_400(alice_client, existing, set
 @pytest.mark.django_db
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_in_body_is_400(alice_client, existing, constant):
-    text = json.dumps({"name": "x", "workflow": sample("node_ex.nc")})
+    text = json.dumps({"name": "x", "workflow": nc_file("arithmetic.nc")})
     raw = text.replace('"value": 5.0', f'"value": {constant}', 1)
     assert raw != text
     check_all(alice_client, existing, lambda url: post_raw(alice_client, url, raw), 400, constant)
-    file_raw = json.dumps(sample("node_ex.nc")).replace('"value": 5.0', f'"value": {constant}', 1).encode()
+    file_raw = json.dumps(nc_file("arithmetic.nc")).replace('"value": 5.0', f'"value": {constant}', 1).encode()
     check_all(alice_client, existing, lambda url: post_file(alice_client, url, file_raw), 400, constant)
 
 
@@ -336,11 +336,11 @@ def test_nan_in_body_is_400(alice_client, existing, constant):
 @pytest.mark.django_db
 def test_body_over_the_limit_is_413(alice_client, existing, settings):
     settings.MAX_BODY_BYTES = 1000
-    body = {"name": "x", "workflow": sample("node_ex.nc")}
+    body = {"name": "x", "workflow": nc_file("arithmetic.nc")}
     assert len(json.dumps(body)) > 1000
     details = check_all(alice_client, existing, lambda url: post_json(alice_client, url, body), 413, "1000")
     assert details
-    check_all(alice_client, existing, lambda url: post_file(alice_client, url, sample_bytes("node_ex.nc")), 413, "1000")
+    check_all(alice_client, existing, lambda url: post_file(alice_client, url, nc_bytes("arithmetic.nc")), 413, "1000")
     # A small request still passes the middleware.
     assert alice_client.get("/api/v1/workflow/").status_code == 200
 
@@ -414,12 +414,12 @@ def test_body_at_the_limit_reaches_the_view(settings):
 @pytest.mark.django_db
 def test_too_many_nodes_is_400_naming_the_limit(alice_client, existing, settings):
     settings.MAX_NODES = 3
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     details = check_all(
         alice_client, existing, lambda url: post_json(alice_client, url, {"name": "x", "workflow": workflow}), 400, "3"
     )
     assert all("nodes" in detail and "5" in detail for detail in details)
-    check_all(alice_client, existing, lambda url: post_file(alice_client, url, sample_bytes("node_ex.nc")), 400, "nodes", "3")
+    check_all(alice_client, existing, lambda url: post_file(alice_client, url, nc_bytes("arithmetic.nc")), 400, "nodes", "3")
     settings.MAX_NODES = 5
     assert publish(alice_client, "exactly at the limit", workflow).status_code == 201
 
@@ -436,9 +436,9 @@ def test_multipart_file_not_a_workflow(alice_client, existing, content):
 @pytest.mark.django_db
 def test_both_workflow_and_file_is_400(alice_client, existing):
     def send(url):
-        upload = SimpleUploadedFile("sheet.nc", sample_bytes("demo.nc"))
+        upload = SimpleUploadedFile("sheet.nc", nc_bytes("sine_plot.nc"))
         return alice_client.post(
-            url, {"file": upload, "workflow": json.dumps(sample("demo1.nc")), "name": "both"}, format="multipart"
+            url, {"file": upload, "workflow": json.dumps(nc_file("product.nc")), "name": "both"}, format="multipart"
         )
 
     check_all(alice_client, existing, send, 400, "workflow", "file")
@@ -453,7 +453,7 @@ def test_neither_workflow_nor_file_is_400(alice_client, existing):
 @pytest.mark.django_db
 def test_new_workflow_without_name_is_400(alice_client, existing):
     before = snapshot(existing)
-    response = post_json(alice_client, NEW, {"workflow": sample("demo.nc")})
+    response = post_json(alice_client, NEW, {"workflow": nc_file("sine_plot.nc")})
     assert_rejected(response, 400, "name")
     assert snapshot(existing) == before
 
@@ -463,7 +463,7 @@ def test_name_too_long_is_400(alice_client, existing):
     check_all(
         alice_client,
         existing,
-        lambda url: post_json(alice_client, url, {"name": "n" * 201, "workflow": sample("demo.nc")}),
+        lambda url: post_json(alice_client, url, {"name": "n" * 201, "workflow": nc_file("sine_plot.nc")}),
         400,
         "name",
     )
@@ -480,7 +480,7 @@ def test_rejections_leave_a_usable_workflow(alice_client, existing):
     head = existing.head_revision
     for body in ({"name": "x"}, {"workflow": []}, {"workflow": broken(lambda w: w["power"].pop("path"))}):
         assert post_json(alice_client, f"/api/v1/workflow/publish/{existing.pk}", body).status_code == 400
-    good = copy.deepcopy(sample("node_ex.nc"))
+    good = copy.deepcopy(nc_file("arithmetic.nc"))
     response = post_json(alice_client, f"/api/v1/workflow/publish/{existing.pk}", {"workflow": good, "base_revision": head})
     assert response.status_code == 201, response.content
     existing.refresh_from_db()

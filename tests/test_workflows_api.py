@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from tests.conftest import SAMPLE_NAMES, make_user, publish, sample, sample_bytes
+from tests.conftest import FIXTURE_NAMES, SAMPLE_NAMES, make_user, nc_bytes, nc_file, publish
 from workflows import git_store
 from workflows.models import Revision, Workflow
 
@@ -56,9 +56,9 @@ def node_names(workflow: dict) -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", SAMPLE_NAMES)
+@pytest.mark.parametrize("name", [*FIXTURE_NAMES, *SAMPLE_NAMES])
 def test_publish_json_then_get_returns_the_same_object_with_key_order(alice_client, name):
-    original = sample(name)
+    original = nc_file(name)
     response = publish(alice_client, name, original, message="first")
     workflow_id = published_id(response)
     body = response.json()
@@ -81,9 +81,9 @@ def test_publish_json_then_get_returns_the_same_object_with_key_order(alice_clie
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", SAMPLE_NAMES)
+@pytest.mark.parametrize("name", [*FIXTURE_NAMES, *SAMPLE_NAMES])
 def test_publish_multipart_file_then_get_returns_the_file_bytes(alice_client, name):
-    raw = sample_bytes(name)
+    raw = nc_bytes(name)
     response = publish_file(alice_client, name, raw)
     workflow_id = published_id(response)
     assert response.json()["name"] == name.rsplit(".", 1)[0]  # defaults to the file's name
@@ -91,15 +91,15 @@ def test_publish_multipart_file_then_get_returns_the_file_bytes(alice_client, na
     got = get_wf(alice_client, workflow_id)
     assert got.status_code == 200
     assert got.content == raw
-    assert key_order(json.loads(got.content)) == key_order(sample(name))
+    assert key_order(json.loads(got.content)) == key_order(nc_file(name))
 
 
 @pytest.mark.django_db
 def test_multipart_publish_with_name_message_and_requirements(alice_client):
     response = publish_file(
         alice_client,
-        "node_ex.nc",
-        sample_bytes("node_ex.nc"),
+        "arithmetic.nc",
+        nc_bytes("arithmetic.nc"),
         name="My sheet",
         message="uploaded from Nodeworks",
         requirements=json.dumps({"tags": ["cpu"], "retries": 1}),
@@ -113,7 +113,7 @@ def test_multipart_publish_with_name_message_and_requirements(alice_client):
 
 @pytest.mark.django_db
 def test_unknown_keys_are_preserved(alice_client):
-    original = sample("node_ex.nc")
+    original = nc_file("arithmetic.nc")
     original["power"]["my extension"] = {"z": 1, "a": [1, {"y": None, "b": True}]}
     original["power"]["requirements"] = {"tags": ["gpu"], "executor": "slurm", "cpus": 4}
     original["connection"]["feedback"] = False
@@ -124,8 +124,8 @@ def test_unknown_keys_are_preserved(alice_client):
 
 @pytest.mark.django_db
 def test_list_shows_own_workflows(alice_client):
-    a = published_id(publish(alice_client, "first", sample("demo.nc")))
-    b = published_id(publish(alice_client, "second", sample("demo1.nc")))
+    a = published_id(publish(alice_client, "first", nc_file("sine_plot.nc")))
+    b = published_id(publish(alice_client, "second", nc_file("product.nc")))
     listed = alice_client.get("/api/v1/workflow/")
     assert listed.status_code == 200
     rows = {row["id"]: row for row in listed.json()}
@@ -138,11 +138,11 @@ def test_list_shows_own_workflows(alice_client):
 
 @pytest.mark.django_db
 def test_workflow_calls_need_authentication(alice_client):
-    workflow_id = published_id(publish(alice_client, "x", sample("demo.nc")))
+    workflow_id = published_id(publish(alice_client, "x", nc_file("sine_plot.nc")))
     anon = APIClient()
     assert anon.get("/api/v1/workflow/").status_code == 401
     assert anon.get(f"/api/v1/workflow/get/{workflow_id}").status_code == 401
-    assert publish(anon, "y", sample("demo.nc")).status_code == 401
+    assert publish(anon, "y", nc_file("sine_plot.nc")).status_code == 401
     assert anon.delete(f"/api/v1/workflow/delete/{workflow_id}").status_code == 401
     assert Workflow.objects.count() == 1
 
@@ -187,9 +187,9 @@ def assert_plan_consistent(plan: dict, workflow: dict) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", SAMPLE_NAMES)
+@pytest.mark.parametrize("name", [*FIXTURE_NAMES, *SAMPLE_NAMES])
 def test_plan_orders_every_sample(alice_client, name):
-    workflow = sample(name)
+    workflow = nc_file(name)
     publish_response = publish(alice_client, name, workflow)
     workflow_id = published_id(publish_response)
     response = alice_client.get(f"/api/v1/workflow/plan/{workflow_id}")
@@ -202,7 +202,7 @@ def test_plan_orders_every_sample(alice_client, name):
 
 @pytest.mark.django_db
 def test_plan_of_node_ex(alice_client):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     workflow_id = published_id(publish(alice_client, "node_ex", workflow))
     plan = alice_client.get(f"/api/v1/workflow/plan/{workflow_id}").json()
     assert plan["critical_path"]["power"] == 3  # power -> multiply -> subtract
@@ -216,7 +216,7 @@ def test_plan_of_node_ex(alice_client):
 
 @pytest.mark.django_db
 def test_plan_includes_unconnected_nodes(alice_client):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     lonely = copy.deepcopy(workflow["integer"])
     lonely["uniquename"] = "lonely"
     lonely["name"] = "Lonely"
@@ -231,7 +231,7 @@ def test_plan_includes_unconnected_nodes(alice_client):
 
 @pytest.mark.django_db
 def test_plan_ignores_feedback_connections_for_order(alice_client):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     # subtract.result feeds power.base from the previous run: not a cycle.
     workflow["connection.fb"] = {
         "type": "Connection",
@@ -251,11 +251,11 @@ def test_plan_ignores_feedback_connections_for_order(alice_client):
 
 @pytest.mark.django_db
 def test_plan_of_an_older_revision(alice_client):
-    first = sample("node_ex.nc")
+    first = nc_file("arithmetic.nc")
     response = publish(alice_client, "grows", first)
     workflow_id = published_id(response)
     old_sha = response.json()["revision"]
-    second = sample("demo1.nc")
+    second = nc_file("product.nc")
     assert alice_client.post(f"/api/v1/workflow/publish/{workflow_id}", {"workflow": second}, format="json").status_code == 201
     assert set(alice_client.get(f"/api/v1/workflow/plan/{workflow_id}").json()["order"]) == set(node_names(second))
     old = alice_client.get(f"/api/v1/workflow/plan/{workflow_id}", {"revision": old_sha}).json()
@@ -272,7 +272,7 @@ def publish_revision(client, workflow_id: int, workflow: dict, **extra):
 
 @pytest.fixture
 def two_revisions(alice_client):
-    first = sample("node_ex.nc")
+    first = nc_file("arithmetic.nc")
     created = publish(alice_client, "node_ex", first, message="initial import")
     workflow_id = published_id(created)
     second = copy.deepcopy(first)
@@ -348,7 +348,7 @@ def test_malformed_revision_is_a_clear_4xx(alice_client, two_revisions, ref):
 @pytest.mark.django_db
 def test_revision_of_another_workflow_is_404(alice_client, two_revisions):
     workflow_id, (sha1, _), _ = two_revisions
-    other_id = published_id(publish(alice_client, "other", sample("demo.nc")))
+    other_id = published_id(publish(alice_client, "other", nc_file("sine_plot.nc")))
     other_sha = Workflow.objects.get(pk=other_id).head_revision
     assert get_wf(alice_client, workflow_id, other_sha).status_code == 404
     assert get_wf(alice_client, other_id, sha1).status_code == 404
@@ -360,7 +360,7 @@ def test_stale_base_revision_is_409_and_stores_nothing(alice_client, two_revisio
     before = history(alice_client, workflow_id)
     revisions_before = Revision.objects.count()
 
-    third = sample("demo.nc")
+    third = nc_file("sine_plot.nc")
     response = publish_revision(alice_client, workflow_id, third, base_revision=sha1, message="stale")
     assert response.status_code == 409
     assert sha1 in response.json()["detail"]
@@ -379,7 +379,7 @@ def test_stale_base_revision_is_409_and_stores_nothing(alice_client, two_revisio
 @pytest.mark.django_db
 def test_base_revision_must_be_a_full_sha(alice_client, two_revisions):
     workflow_id, _, (sha2, _) = two_revisions
-    response = publish_revision(alice_client, workflow_id, sample("demo.nc"), base_revision=sha2[:7])
+    response = publish_revision(alice_client, workflow_id, nc_file("sine_plot.nc"), base_revision=sha2[:7])
     assert response.status_code == 400
     assert response.json()["detail"].startswith("base_revision")
     assert Revision.objects.filter(workflow_id=workflow_id).count() == 2
@@ -387,7 +387,7 @@ def test_base_revision_must_be_a_full_sha(alice_client, two_revisions):
 
 @pytest.mark.django_db
 def test_base_revision_on_a_new_workflow_is_400(alice_client):
-    response = publish(alice_client, "x", sample("demo.nc"), base_revision="a" * 40)
+    response = publish(alice_client, "x", nc_file("sine_plot.nc"), base_revision="a" * 40)
     assert response.status_code == 400
     assert "base_revision" in response.json()["detail"]
     assert Workflow.objects.count() == 0
@@ -396,7 +396,7 @@ def test_base_revision_on_a_new_workflow_is_400(alice_client):
 @pytest.mark.django_db
 def test_revision_publish_may_rename(alice_client, two_revisions):
     workflow_id = two_revisions[0]
-    response = publish_revision(alice_client, workflow_id, sample("demo.nc"), name="renamed")
+    response = publish_revision(alice_client, workflow_id, nc_file("sine_plot.nc"), name="renamed")
     assert response.status_code == 201
     assert response.json()["name"] == "renamed"
     assert Workflow.objects.get(pk=workflow_id).name == "renamed"
@@ -405,8 +405,9 @@ def test_revision_publish_may_rename(alice_client, two_revisions):
 @pytest.mark.django_db
 def test_revision_published_as_multipart_file(alice_client, two_revisions):
     workflow_id, _, (sha2, _) = two_revisions
-    raw = sample_bytes("demo2.nc")
-    response = publish_file(alice_client, "demo2.nc", raw, url=f"/api/v1/workflow/publish/{workflow_id}", base_revision=sha2)
+    raw = nc_bytes("custom_string.nc")
+    url = f"/api/v1/workflow/publish/{workflow_id}"
+    response = publish_file(alice_client, "custom_string.nc", raw, url=url, base_revision=sha2)
     assert response.status_code == 201, response.content
     assert get_wf(alice_client, workflow_id).content == raw
     assert Workflow.objects.get(pk=workflow_id).name == "node_ex"  # the file name does not rename
@@ -417,7 +418,7 @@ def test_revision_published_as_multipart_file(alice_client, two_revisions):
 
 @pytest.mark.django_db
 def test_requirements_are_versioned_with_the_workflow(alice_client):
-    response = publish(alice_client, "gpu job", sample("node_ex.nc"), requirements={"tags": ["gpu"], "retries": 2})
+    response = publish(alice_client, "gpu job", nc_file("arithmetic.nc"), requirements={"tags": ["gpu"], "retries": 2})
     workflow_id = published_id(response)
     sha1 = response.json()["revision"]
     detail = alice_client.get(f"/api/v1/workflow/detail/{workflow_id}")
@@ -429,13 +430,13 @@ def test_requirements_are_versioned_with_the_workflow(alice_client):
     assert body["node_count"] == 5
 
     # A later revision without `requirements` keeps them.
-    sha2 = publish_revision(alice_client, workflow_id, sample("node_ex.nc")).json()["revision"]
+    sha2 = publish_revision(alice_client, workflow_id, nc_file("arithmetic.nc")).json()["revision"]
     body = alice_client.get(f"/api/v1/workflow/detail/{workflow_id}").json()
     assert body["revision"] == sha2
     assert body["requirements"] == {"tags": ["gpu"], "retries": 2}
 
     # A revision with new requirements replaces them; the old revision keeps its own.
-    sha3 = publish_revision(alice_client, workflow_id, sample("node_ex.nc"), requirements={"executor": "slurm"}).json()[
+    sha3 = publish_revision(alice_client, workflow_id, nc_file("arithmetic.nc"), requirements={"executor": "slurm"}).json()[
         "revision"
     ]
     assert alice_client.get(f"/api/v1/workflow/detail/{workflow_id}").json()["requirements"] == {"executor": "slurm"}
@@ -446,7 +447,7 @@ def test_requirements_are_versioned_with_the_workflow(alice_client):
 
 @pytest.mark.django_db
 def test_new_workflow_without_requirements_has_empty_requirements(alice_client):
-    workflow_id = published_id(publish(alice_client, "plain", sample("demo.nc")))
+    workflow_id = published_id(publish(alice_client, "plain", nc_file("sine_plot.nc")))
     assert alice_client.get(f"/api/v1/workflow/detail/{workflow_id}").json()["requirements"] == {}
 
 
@@ -470,7 +471,7 @@ def test_new_workflow_without_requirements_has_empty_requirements(alice_client):
     ],
 )
 def test_bad_requirements_are_400_and_store_nothing(alice_client, requirements):
-    response = publish(alice_client, "bad", sample("node_ex.nc"), requirements=requirements)
+    response = publish(alice_client, "bad", nc_file("arithmetic.nc"), requirements=requirements)
     assert response.status_code == 400, response.content
     assert response.json()["detail"].startswith("requirements")
     assert Workflow.objects.count() == 0
@@ -480,7 +481,7 @@ def test_bad_requirements_are_400_and_store_nothing(alice_client, requirements):
 @pytest.mark.django_db
 def test_bad_requirements_on_a_revision_store_nothing(alice_client, two_revisions):
     workflow_id, _, (sha2, _) = two_revisions
-    response = publish_revision(alice_client, workflow_id, sample("demo.nc"), requirements={"gpus": -3})
+    response = publish_revision(alice_client, workflow_id, nc_file("sine_plot.nc"), requirements={"gpus": -3})
     assert response.status_code == 400
     assert "gpus" in response.json()["detail"]
     assert Workflow.objects.get(pk=workflow_id).head_revision == sha2
@@ -489,7 +490,7 @@ def test_bad_requirements_on_a_revision_store_nothing(alice_client, two_revision
 
 @pytest.mark.django_db
 def test_bad_node_requirements_are_400_naming_the_node(alice_client):
-    workflow = sample("node_ex.nc")
+    workflow = nc_file("arithmetic.nc")
     workflow["root"]["requirements"] = {"executor": "teleport"}
     response = publish(alice_client, "bad node", workflow)
     assert response.status_code == 400
@@ -503,8 +504,8 @@ def test_bad_node_requirements_are_400_naming_the_node(alice_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_delete_removes_the_workflow_and_its_repository(alice_client):
-    workflow_id = published_id(publish(alice_client, "doomed", sample("node_ex.nc")))
-    publish_revision(alice_client, workflow_id, sample("demo.nc"))
+    workflow_id = published_id(publish(alice_client, "doomed", nc_file("arithmetic.nc")))
+    publish_revision(alice_client, workflow_id, nc_file("sine_plot.nc"))
     repo = git_store.repo_path(str(Workflow.objects.get(pk=workflow_id).repo_key))
     assert repo.is_dir()
 
@@ -521,15 +522,15 @@ def test_delete_removes_the_workflow_and_its_repository(alice_client):
 
 @pytest.mark.django_db
 def test_delete_keeps_other_workflows(alice_client, django_capture_on_commit_callbacks):
-    keep = published_id(publish(alice_client, "keep", sample("demo.nc")))
-    drop = published_id(publish(alice_client, "drop", sample("demo1.nc")))
+    keep = published_id(publish(alice_client, "keep", nc_file("sine_plot.nc")))
+    drop = published_id(publish(alice_client, "drop", nc_file("product.nc")))
     keep_repo = git_store.repo_path(str(Workflow.objects.get(pk=keep).repo_key))
     drop_repo = git_store.repo_path(str(Workflow.objects.get(pk=drop).repo_key))
     with django_capture_on_commit_callbacks(execute=True):
         assert alice_client.delete(f"/api/v1/workflow/delete/{drop}").status_code == 204
     assert not drop_repo.exists()
     assert keep_repo.is_dir()
-    assert json.loads(get_wf(alice_client, keep).content) == sample("demo.nc")
+    assert json.loads(get_wf(alice_client, keep).content) == nc_file("sine_plot.nc")
 
 
 @pytest.mark.django_db
@@ -538,7 +539,7 @@ def test_workflow_id_out_of_range_is_404(alice_client):
     assert alice_client.get(f"/api/v1/workflow/get/{huge}").status_code == 404
     assert alice_client.get(f"/api/v1/workflow/plan/{huge}").status_code == 404
     assert alice_client.delete(f"/api/v1/workflow/delete/{huge}").status_code == 404
-    assert publish_revision(alice_client, huge, sample("demo.nc")).status_code == 404
+    assert publish_revision(alice_client, huge, nc_file("sine_plot.nc")).status_code == 404
 
 
 @pytest.mark.django_db
@@ -553,7 +554,7 @@ def test_unknown_workflow_is_404(alice_client):
         response = getattr(alice_client, method)(url)
         assert response.status_code == 404
         assert "999" in response.json()["detail"]
-    assert publish_revision(alice_client, 999, sample("demo.nc")).status_code == 404
+    assert publish_revision(alice_client, 999, nc_file("sine_plot.nc")).status_code == 404
     assert Workflow.objects.count() == 0
 
 
@@ -562,7 +563,7 @@ def test_unknown_workflow_is_404(alice_client):
 
 @pytest.mark.django_db
 def test_another_user_gets_404_for_everything(alice_client, bob_client, django_capture_on_commit_callbacks):
-    original = sample("node_ex.nc")
+    original = nc_file("arithmetic.nc")
     response = publish(alice_client, "alices", original, requirements={"tags": ["gpu"]})
     workflow_id = published_id(response)
     sha = response.json()["revision"]
@@ -583,9 +584,10 @@ def test_another_user_gets_404_for_everything(alice_client, bob_client, django_c
             assert "gpu" not in response.content.decode()
             assert "alices" not in response.content.decode()
         for extra in ({}, {"base_revision": sha}, {"name": "stolen"}):
-            response = publish_revision(bob_client, workflow_id, sample("demo.nc"), **extra)
+            response = publish_revision(bob_client, workflow_id, nc_file("sine_plot.nc"), **extra)
             assert response.status_code == 404, extra
-        response = publish_file(bob_client, "demo.nc", sample_bytes("demo.nc"), url=f"/api/v1/workflow/publish/{workflow_id}")
+        url = f"/api/v1/workflow/publish/{workflow_id}"
+        response = publish_file(bob_client, "sine_plot.nc", nc_bytes("sine_plot.nc"), url=url)
         assert response.status_code == 404
     assert callbacks == []
 
@@ -605,8 +607,8 @@ def test_another_user_gets_404_for_everything(alice_client, bob_client, django_c
 
 @pytest.mark.django_db
 def test_lists_are_per_user_and_admins_see_all(alice_client, bob_client):
-    alices = published_id(publish(alice_client, "alices", sample("node_ex.nc")))
-    bobs = published_id(publish(bob_client, "bobs", sample("demo.nc")))
+    alices = published_id(publish(alice_client, "alices", nc_file("arithmetic.nc")))
+    bobs = published_id(publish(bob_client, "bobs", nc_file("sine_plot.nc")))
     assert [row["id"] for row in alice_client.get("/api/v1/workflow/").json()] == [alices]
     assert [row["id"] for row in bob_client.get("/api/v1/workflow/").json()] == [bobs]
 
@@ -615,7 +617,7 @@ def test_lists_are_per_user_and_admins_see_all(alice_client, bob_client):
     assert {row["id"] for row in admin.get("/api/v1/workflow/").json()} == {alices, bobs}
     got = get_wf(admin, alices)
     assert got.status_code == 200
-    assert json.loads(got.content) == sample("node_ex.nc")
+    assert json.loads(got.content) == nc_file("arithmetic.nc")
     assert admin.get(f"/api/v1/workflow/history/{alices}").status_code == 200
     assert admin.get(f"/api/v1/workflow/plan/{alices}").status_code == 200
     assert admin.get(f"/api/v1/workflow/detail/{alices}").json()["owner"] == "alice"

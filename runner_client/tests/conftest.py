@@ -12,11 +12,19 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "nodeworks-samples"
+FIXTURES = HERE / "fixtures"  # the project's own .nc files (the same as the server's tests/fixtures)
 
 from fake_server import FakeServer  # noqa: E402
+from shared_samples import SAMPLE_NAMES, shared_sample  # noqa: E402
 
 from nodeworks_runner.config import RunnerConfig  # noqa: E402
+
+
+def nc_file(name):
+    """A project fixture by name, or one of the real samples of ../shared (skipped when missing)."""
+    import json
+
+    return shared_sample(name) if name in SAMPLE_NAMES else json.loads((FIXTURES / name).read_text())
 
 
 def node_obj(name, path, inputs=None, outputs=(), multi=(), dtypes=None):

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, node_obj, pids_alive, wait_until
+from conftest import nc_file, node_obj, pids_alive, wait_until
 
 from nodeworks_runner.executors import KNOWN, create_executor, executor_class
 from nodeworks_runner.executors.base import Executor, Handle, TaskResult
@@ -148,7 +148,7 @@ def run_entry(tmp_path, task_data, timeout=30):
 
 
 def test_entry_point_runs_a_node_and_writes_the_result(tmp_path):
-    nodes = json.loads((SAMPLES / "node_ex.nc").read_text())
+    nodes = nc_file("arithmetic.nc")
     done, result = run_entry(tmp_path, task(nodes["power"], {"base": [2.0], "exponent": 5.0}))
     assert done.returncode == 0
     assert result == {"state": "succeeded", "outputs": {"result": 32.0}, "error": "", "artifacts": []}
@@ -207,7 +207,7 @@ def test_pool_reuses_one_worker_process(pool, tmp_path):
 
 
 def test_pool_overhead_is_well_under_a_millisecond(pool, tmp_path):
-    nodes = json.loads((SAMPLES / "node_ex.nc").read_text())
+    nodes = nc_file("arithmetic.nc")
     folder = workdir(tmp_path, "bench")
     timings = []
     for index in range(200):

@@ -8,7 +8,7 @@ import os
 import time
 
 import pytest
-from conftest import SAMPLES, node_obj
+from conftest import nc_file, node_obj
 
 from nodeworks_runner.execute import run_task
 from nodeworks_runner.nodes import builtin_paths, plugins
@@ -25,15 +25,15 @@ def ok(node, inputs=None, workdir=".", **task):
 
 
 def sample(name):
-    return json.loads((SAMPLES / name).read_text())
+    return nc_file(name)
 
 
-def test_every_path_of_the_samples_is_known():
+@pytest.mark.parametrize("name", ["arithmetic.nc", "sine_plot.nc", "product.nc", "node_ex.nc", "demo.nc", "demo1.nc"])
+def test_every_path_of_the_samples_is_known(name):
     known = {"/".join(p) for p in builtin_paths()}
-    for name in ("node_ex.nc", "demo.nc", "demo1.nc"):
-        for obj in sample(name).values():
-            if obj["type"] == "Node":
-                assert "/".join(obj["path"]) in known
+    for obj in sample(name).values():
+        if obj["type"] == "Node":
+            assert "/".join(obj["path"]) in known
     assert "shell/Command" in known
 
 
@@ -48,14 +48,14 @@ def test_every_builtin_documents_its_rule():
 
 
 def test_types_emit_their_saved_value_cast_to_the_dtype():
-    nodes = sample("node_ex.nc")
+    nodes = sample("arithmetic.nc")
     assert ok(nodes["integer"]) == {"int": 87}
     integer = json.loads(json.dumps(nodes["integer"]))
     integer["terminals"]["int"]["value"] = "7"
     assert ok(integer) == {"int": 7}
-    demo1 = sample("demo1.nc")
+    demo1 = sample("product.nc")
     assert ok(demo1["float"]) == {"float": 3.0}
-    assert ok(sample("demo2.nc")["string"]) == {"string": "stephan"}
+    assert ok(sample("custom_string.nc")["string"]) == {"string": "ada"}
     boolean = node_obj("b", ["types", "Boolean"], outputs=[("bool", "true")], dtypes={"bool": "<class 'bool'>"})
     assert ok(boolean) == {"bool": True}
     as_float = node_obj("f", ["types", "Float"], outputs=[("float", 2)], dtypes={"float": "<class 'float'>"})
@@ -67,7 +67,7 @@ def test_types_emit_their_saved_value_cast_to_the_dtype():
 
 
 def test_node_ex_chain_with_changed_values():
-    nodes = sample("node_ex.nc")
+    nodes = sample("arithmetic.nc")
     power = ok(nodes["power"], {"base": 2.0, "exponent": 5.0})["result"]
     assert power == 32
     product = ok(nodes["multiply"], {"input": [power, 7]})["result"]
@@ -78,6 +78,7 @@ def test_node_ex_chain_with_changed_values():
 
 
 def test_node_ex_with_its_own_values_gives_its_saved_results():
+    """The real sample (../shared): Nodeworks's own saved results."""
     nodes = sample("node_ex.nc")
     power = ok(nodes["power"], {"base": 5.0, "exponent": 5.0})["result"]
     product = ok(nodes["multiply"], {"input": [power, 87]})["result"]
@@ -135,7 +136,7 @@ def test_range_casts_string_values_and_honours_type():
     np = pytest.importorskip("numpy")
     from nodeworks_runner import values
 
-    demo = sample("demo.nc")
+    demo = sample("sine_plot.nc")
     out = ok(demo["range"], {"start": "0.0", "stop": "10.0", "step": "0.1", "type": "float"})["range"]
     array = values.decode(out)
     assert array.shape == (100,) and array.dtype == np.float64
@@ -152,7 +153,7 @@ def test_trig_applies_the_named_operation_only():
     np = pytest.importorskip("numpy")
     from nodeworks_runner import values
 
-    demo = sample("demo.nc")
+    demo = sample("sine_plot.nc")
     x = np.linspace(0, 3, 7)
     for operation, fn in (("sin", np.sin), ("cos", np.cos), ("tan", np.tan), ("arctan", np.arctan)):
         node = json.loads(json.dumps(demo["trig"]))
@@ -168,7 +169,7 @@ def test_plot_makes_a_png_artifact(tmp_path):
     pytest.importorskip("matplotlib")
     from nodeworks_runner import values
 
-    demo = sample("demo.nc")
+    demo = sample("sine_plot.nc")
     x = np.arange(0, 10, 0.1)
     result = run(demo["plot"], {"x": [values.encode(x)], "y": [values.encode(np.sin(x)), values.encode(np.cos(x))]},
                  workdir=tmp_path)
@@ -229,7 +230,7 @@ def test_command_failure_and_check_false(tmp_path):
 
 
 def test_unknown_path_names_the_path_and_the_runner():
-    result = run(sample("demo2.nc")["my string node"], {"input": "x"}, runner_name="hpc-login-1")
+    result = run(sample("custom_string.nc")["my string node"], {"input": "x"}, runner_name="hpc-login-1")
     assert result.state == "failed"
     assert "my custom nodes/my string node" in result.error and "hpc-login-1" in result.error
 
@@ -300,7 +301,7 @@ def plugin_dir(tmp_path):
 
 def test_nodeworks_custom_node_file_loads_unchanged(plugin_dir, capfd):
     (plugin_dir / "mynodes.py").write_text(NODEWORKS_FILE)
-    node = sample("demo2.nc")["my string node"]
+    node = sample("custom_string.nc")["my string node"]
     result = run(node, {"input": "stephan"}, node_path=[str(plugin_dir)])
     assert result.state == "succeeded", result.error
     assert "got stephan" in capfd.readouterr().out

@@ -11,7 +11,8 @@ Reusable fixtures (also for the container/slurm executor tests):
   the CLI and starts ``nodeworks-runner run`` as a subprocess; stopped at the end of the test.
 * ``publish_and_execute(workflow, name=..., api=...)`` -> (workflow id, run id).
 * ``wait_run(workflow_id, api=..., timeout=...)`` -> the status payload once the run is final.
-* ``nc_sample(name)``: a sample .nc with every output and every connected input set to null.
+* ``nc_sample(name)``: a .nc (a project fixture of tests/fixtures, or a real sample of ../shared,
+  skipped when missing) with every output and every connected input set to null.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests.conftest import nc_file
+
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT.parent / "shared" / "nodeworks-samples"
 VENV_BIN = Path(sys.executable).parent
 RUNNER_EXE = str(VENV_BIN / "nodeworks-runner")
 FINAL_RUN_STATES = ("succeeded", "failed", "cancelled")
@@ -307,7 +309,7 @@ def nc_sample(name: str) -> dict:
     (The samples carry their computed results; a test must not be able to pass by reading them.)
     Values of nodes without inputs (types/*) are what they are: they are the workflow's parameters.
     """
-    document = json.loads((SAMPLES / name).read_text())
+    document = nc_file(name)
     connected = {tuple(obj["output"]) for obj in document.values() if obj.get("type") == "Connection"}
     for key, obj in document.items():
         if obj.get("type") != "Node":
@@ -391,7 +393,7 @@ def plugin_file(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-__all__ = ["FINAL_RUN_STATES", "SAMPLES", "Api", "connect", "make_node", "nc_sample", "node", "plugin_file", "workflow_of"]
+__all__ = ["FINAL_RUN_STATES", "Api", "connect", "make_node", "nc_sample", "node", "plugin_file", "workflow_of"]
 
 
 def wait_task_state(api, workflow_id: int, run_id: int, state: str, name: str = "task", timeout: float = 60) -> dict:

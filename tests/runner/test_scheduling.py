@@ -8,7 +8,7 @@ from tests.runner.conftest import nc_sample, node
 
 
 def test_tasks_run_only_on_runners_whose_tags_fit(start_runner, publish_and_execute, wait_run):
-    workflow = nc_sample("demo1.nc")
+    workflow = nc_sample("product.nc")
     workflow["float"]["requirements"] = {"tags": ["alpha"]}
     workflow["float.0"]["requirements"] = {"tags": ["beta"]}
     workflow["multiply"]["requirements"] = {"tags": ["alpha", "big"]}
@@ -26,7 +26,7 @@ def test_tasks_run_only_on_runners_whose_tags_fit(start_runner, publish_and_exec
 def test_a_runner_never_takes_another_users_task(start_runner, make_api_user, publish_and_execute, wait_run):
     alice, bob = make_api_user("alice"), make_api_user("bob")
     bobs = start_runner("r-bob", api=bob)
-    workflow_id, run_id = publish_and_execute(nc_sample("demo1.nc"), api=alice)
+    workflow_id, run_id = publish_and_execute(nc_sample("product.nc"), api=alice)
     time.sleep(2.5)  # bob's runner long-polls all along
     status = wait_run(workflow_id, run_id=run_id, api=alice, timeout=5, states=("running", "queued", "pending"))
     assert {n["state"] for n in status["nodes"].values()} <= {"queued", "pending"}, status
