@@ -69,12 +69,7 @@ class LogsApi(RunnerProtocolMixin, APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            next_offset = services.log_append(runner=request.auth, **data.validated_data)
-        except services.LeaseNotCurrent as exc:
-            return Response({"detail": str(exc)}, status=STALE)
-        except ValueError as exc:
-            raise ValidationError({"offset": [str(exc)]}) from None
+        next_offset = services.log_append(runner=request.auth, **data.validated_data)
         return Response({"next_offset": next_offset})
 
 
@@ -91,18 +86,13 @@ class ArtifactUploadApi(RunnerProtocolMixin, APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        try:
-            artifact = services.artifact_store(
-                runner=request.auth,
-                lease_id=data.validated_data["lease_id"],
-                name=data.validated_data["name"],
-                upload=upload,
-                content_type=getattr(upload, "content_type", "") or "",
-            )
-        except services.LeaseNotCurrent as exc:
-            return Response({"detail": str(exc)}, status=STALE)
-        except ValueError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        artifact = services.artifact_store(
+            runner=request.auth,
+            lease_id=data.validated_data["lease_id"],
+            name=data.validated_data["name"],
+            upload=upload,
+            content_type=getattr(upload, "content_type", "") or "",
+        )
         return Response({"id": str(artifact.id), "sha256": artifact.sha256, "size": artifact.size}, status=201)
 
 

@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
 from nodeworks_server import hot_sql
+from nodeworks_server.errors import NotFound
 from runners.models import Runner
 from workflows.models import HELD_TASK_STATES, Task, TaskState
 

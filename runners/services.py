@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
 from nodeworks_server import hot_sql
+from nodeworks_server.errors import Conflict, InvalidInput, TooLarge
 from runners.models import Runner
 from workflows import queue_events
 from workflows.artifact_files import artifact_path
@@ -39,7 +40,7 @@ from workflows.models import (
 from workflows.services import tasks as task_outcomes
 
 
-class LeaseNotCurrent(Exception):
+class LeaseNotCurrent(Conflict):
     """The lease named is not the task's current lease (expired, re-queued, or another runner's)."""
 
 
@@ -400,7 +401,7 @@ def current_task(*, runner: Runner, lease_id: uuid.UUID) -> Task:
 def _log_append(log: TaskLog, *, offset: int, chunk: bytes) -> int:
     """Idempotent by offset: bytes below the stored size were received before and are skipped."""
     if offset > log.size:
-        raise ValueError(f"offset {offset} is past the {log.size} bytes received; send the missing bytes first")
+        raise InvalidInput(f"offset {offset} is past the {log.size} bytes received; send the missing bytes first", field="offset")
     fresh = chunk[log.size - offset :]
     if not fresh:
         return log.size
@@ -438,7 +439,7 @@ def artifact_store(*, runner: Runner, lease_id: uuid.UUID, name: str, upload, co
             for chunk in upload.chunks():
                 size += len(chunk)
                 if size > settings.MAX_ARTIFACT_BYTES:
-                    raise ValueError(f"artifact exceeds the limit of {settings.MAX_ARTIFACT_BYTES} bytes")
+                    raise TooLarge(f"artifact exceeds the limit of {settings.MAX_ARTIFACT_BYTES} bytes")
                 digest.update(chunk)
                 out.write(chunk)
         with transaction.atomic():

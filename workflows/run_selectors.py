@@ -11,8 +11,8 @@ from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
+from nodeworks_server.errors import NotFound
 from runners.models import Runner
 from workflows import selectors
 from workflows.models import HELD_TASK_STATES, Artifact, Run, RunState, Task, TaskDependency, TaskLog, TaskState, Workflow

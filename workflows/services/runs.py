@@ -3,8 +3,8 @@ import copy
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from nodeworks_server.errors import InvalidInput
 from workflows import selectors
 from workflows.models import HELD_TASK_STATES, Run, RunState, TagSet, Task, TaskDependency, TaskState
 from workflows.nodeworks_format import Graph
@@ -20,7 +20,7 @@ def _split_override(graph: Graph, key: str) -> tuple[str, str]:
             matches.append((key[:cut], key[cut + 1 :]))
     if len(matches) != 1:
         reason = "is ambiguous" if matches else "names no node terminal"
-        raise ValidationError({"inputs": [f"input override {key!r} {reason} (expected 'node.terminal')"]})
+        raise InvalidInput(f"input override {key!r} {reason} (expected 'node.terminal')", field="inputs")
     return matches[0]
 
 
@@ -34,9 +34,9 @@ def _apply_overrides(graph: Graph, overrides: dict) -> dict[str, dict]:
         opts = node["terminals"][terminal_name]["opts"]
         has_inputs = any(t["opts"].get("in", False) for t in node["terminals"].values())
         if opts.get("in", False) and (node_name, terminal_name) in connected:
-            raise ValidationError({"inputs": [f"{key!r} is connected; only unconnected inputs can be overridden"]})
+            raise InvalidInput(f"{key!r} is connected; only unconnected inputs can be overridden", field="inputs")
         if not opts.get("in", False) and has_inputs:
-            raise ValidationError({"inputs": [f"{key!r} is an output of a node with inputs; it is computed, not set"]})
+            raise InvalidInput(f"{key!r} is an output of a node with inputs; it is computed, not set", field="inputs")
         if node_name not in nodes:
             nodes[node_name] = copy.deepcopy(node)
         nodes[node_name]["terminals"][terminal_name]["value"] = value
