@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
 
+from nodeworks_server.constants import EXECUTORS
 from runners.models import Runner
 from runners.services import runner_revoke_token
-from workflows.nodeworks_format import EXECUTORS, WorkflowFormatError, validate_requirements
+from workflows.nodeworks_format import WorkflowFormatError, validate_requirements
 from workflows.services.admin_actions import runners_drain, runners_pause, runners_resume, runners_share_with_all
 
 

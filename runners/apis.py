@@ -9,11 +9,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from nodeworks_server.constants import EXECUTORS
 from nodeworks_server.parsers import LimitedJSONParser
 from runners import protocol_input, services
 from runners.authentication import RunnerProtocolMixin
 from workflows.artifact_files import AnyAcceptNegotiation, artifact_response
-from workflows.nodeworks_format import EXECUTORS
 
 STALE = status.HTTP_409_CONFLICT
 

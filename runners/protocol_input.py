@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
-from workflows.nodeworks_format import EXECUTORS
+from nodeworks_server.constants import EXECUTORS
 
 RESULT_STATES = ("succeeded", "failed", "cancelled")
 MAX_ERROR_CHARS = 100_000
