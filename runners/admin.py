@@ -3,9 +3,14 @@ from django.contrib import admin, messages
 
 from nodeworks_server.constants import EXECUTORS
 from runners.models import Runner
-from runners.services import runner_revoke_token
+from runners.services import (
+    runner_revoke_token,
+    runners_drain,
+    runners_pause,
+    runners_resume,
+    runners_share_with_all,
+)
 from workflows.nodeworks_format import WorkflowFormatError, validate_requirements
-from workflows.services.admin_actions import runners_drain, runners_pause, runners_resume, runners_share_with_all
 
 
 class RunnerForm(forms.ModelForm):

@@ -5,8 +5,8 @@ from nodeworks_server.errors import Conflict
 from workflows import git_store
 from workflows.artifact_files import artifact_files_delete
 from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE, Document, requirements_to_bytes
+from workflows.lifecycle import runs_cancel
 from workflows.models import Artifact, Revision, Workflow
-from workflows.services.runs import runs_cancel
 
 
 class StaleRevision(Conflict):
