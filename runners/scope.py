@@ -3,7 +3,7 @@
 SPEC.md: a runner serves only the workflows of the user who registered it; a runner registered by an
 admin may be shared with all users or with listed users. The claim asks it one way (the owners a
 runner serves: `served_owner_ids`), "why is it waiting?" the other (the runners that serve an owner:
-`runners_serving`); tests/test_architecture.py checks that the two agree.
+`runners_serving`); tests/test_one_rule_each.py checks that the two agree.
 """
 
 from django.db.models import Q, QuerySet
