@@ -32,7 +32,7 @@ class RunnerForm(forms.ModelForm):
         owner = self.instance.owner if self.instance.owner_id else None
         shares = cleaned.get("shared_with_all") or cleaned.get("shared_with")
         if shares and owner is not None and not owner.is_staff:
-            # runners.services._owner_filter ignores it anyway; saying so beats a setting that silently does nothing.
+            # runners.scope.served_owner_ids ignores it anyway; saying so beats a setting that silently does nothing.
             raise forms.ValidationError(
                 f"only runners of staff users can be shared: {owner.username}'s host runs only {owner.username}'s workflows"
             )
