@@ -20,7 +20,7 @@ from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
 from runners.models import Runner
 from runners.scope import runner_scope
 from workflows import lifecycle, queue_events
-from workflows.lifecycle import LeaseNotCurrent, ResultAnswer  # noqa: F401 (the protocol's answers and errors)
+from workflows.lifecycle import ResultAnswer
 from workflows.models import Artifact
 
 # ---------------------------------------------------------------- registration and switches
