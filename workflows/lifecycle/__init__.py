@@ -1,11 +1,14 @@
 """The life of a task and of its run, in one place: every transition goes through this package.
 
-    pending ──parents succeeded──▶ queued ──claim──▶ leased ──heartbeat──▶ running
-       ▲                            ▲  ▲                │  ╲                  │
-       │ requeue                    │  └─retry / lost───┤   ╲─────────────────┤
-       │                            │                   ▼                     ▼
-    failed · cancelled · upstream_failed ◀──────── fail · cancel · lose ── succeeded
-                                                   (run ends when its last task is final)
+    pending ──parents succeeded──▶ queued ──claim──▶ leased ──heartbeat (running)──▶ running
+                                     ▲                  │                                 │
+                                     └─ retry (a failure with retries left), lost lease ──┘
+                                        (the reaper), stopped by its runner unasked
+    leased | running ──result──▶ succeeded | failed | cancelled     (a child: pending → queued,
+                                                                      or → upstream_failed)
+    pending | queued ──cancel──▶ cancelled;  leased | running: told "cancel" at the next heartbeat
+    failed | cancelled | upstream_failed ──requeue──▶ queued | pending
+    a run ends (succeeded | failed | cancelled) when its last task is final (run_end.py)
 
 One module per job, one public surface (this one); callers outside the package import from here:
 
