@@ -2,10 +2,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
 from accounts.models import ApiToken
 from accounts.secrets import USER_TOKEN_PREFIX, secret_new
+from nodeworks_server.errors import InvalidInput
 
 User = get_user_model()
 
@@ -13,19 +13,19 @@ User = get_user_model()
 @transaction.atomic
 def user_register(*, username: str, email: str, password: str):
     if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": ["This username is taken."]})
+        raise InvalidInput("This username is taken.", field="username")
     candidate = User(username=username, email=email)
     try:
         validate_password(password, user=candidate)
     except DjangoValidationError as exc:
-        raise ValidationError({"password": list(exc.messages)}) from None
+        raise InvalidInput(exc.messages[0], field="password", more=tuple(exc.messages[1:])) from None
     candidate.set_password(password)
     try:
         # A savepoint, so that losing a race to the same username leaves the outer transaction usable.
         with transaction.atomic():
             candidate.save()
     except IntegrityError:
-        raise ValidationError({"username": ["This username is taken."]}) from None
+        raise InvalidInput("This username is taken.", field="username") from None
     return candidate
 
 

@@ -4,9 +4,22 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from nodeworks_server import errors
+
+# Each domain error kind answers one status; a subclass (e.g. LeaseNotCurrent) inherits its kind's.
+DOMAIN_STATUS = {
+    errors.NotFound: status.HTTP_404_NOT_FOUND,
+    errors.InvalidInput: status.HTTP_400_BAD_REQUEST,
+    errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    errors.DomainError: status.HTTP_400_BAD_REQUEST,
+}
+
 
 def api_exception_handler(exc, context):
-    """Every API error is JSON with a `detail` message; Django's own limit errors become 4xx."""
+    """Every API error is JSON with a `detail` message; domain errors and Django's own limit errors become 4xx."""
+    if isinstance(exc, errors.DomainError):
+        return domain_error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": str(exc) or "request body too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
@@ -17,6 +30,13 @@ def api_exception_handler(exc, context):
     if response is not None and isinstance(response.data, (list, dict)) and "detail" not in response.data:
         response.data = {"detail": _first_message(response.data), "errors": response.data}
     return response
+
+
+def domain_error_response(exc: errors.DomainError) -> Response:
+    code = next(code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind))
+    if exc.field is None:
+        return Response({"detail": exc.message}, status=code)
+    return Response({"detail": f"{exc.field}: {exc.message}", "errors": {exc.field: exc.messages}}, status=code)
 
 
 def _first_message(data) -> str:

@@ -1,10 +1,9 @@
 """Decoding untrusted JSON with the project's limits: UTF-8, no NaN/Infinity, bounded depth."""
 
 import json
+from typing import Any
 
 from django.conf import settings
-
-from workflows.nodeworks_format import json_depth_ok
 
 
 class JSONInputError(ValueError):
@@ -33,3 +32,23 @@ def loads_limited(raw: bytes | str):
     if not json_depth_ok(value, settings.MAX_JSON_DEPTH):
         raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels")
     return value
+
+
+def json_depth_ok(value: Any, max_depth: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children = current.values()
+        elif isinstance(current, list | tuple):
+            children = current
+        else:
+            continue
+        if depth > max_depth:
+            return False
+        stack.extend(
+            (child, depth + 1)
+            for child in children
+            if isinstance(child, dict | list | tuple)
+        )
+    return True

@@ -1,10 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
 
+from nodeworks_server.constants import EXECUTORS
 from runners.models import Runner
-from runners.services import runner_revoke_token
-from workflows.nodeworks_format import EXECUTORS, WorkflowFormatError, validate_requirements
-from workflows.services.admin_actions import runners_drain, runners_pause, runners_resume, runners_share_with_all
+from runners.services import (
+    runner_revoke_token,
+    runners_drain,
+    runners_pause,
+    runners_resume,
+    runners_share_with_all,
+)
+from workflows.nodeworks_format import WorkflowFormatError, validate_requirements
 
 
 class RunnerForm(forms.ModelForm):
@@ -26,7 +32,7 @@ class RunnerForm(forms.ModelForm):
         owner = self.instance.owner if self.instance.owner_id else None
         shares = cleaned.get("shared_with_all") or cleaned.get("shared_with")
         if shares and owner is not None and not owner.is_staff:
-            # runners.services._owner_filter ignores it anyway; saying so beats a setting that silently does nothing.
+            # runners.scope.served_owner_ids ignores it anyway; saying so beats a setting that silently does nothing.
             raise forms.ValidationError(
                 f"only runners of staff users can be shared: {owner.username}'s host runs only {owner.username}'s workflows"
             )

@@ -4,35 +4,30 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from nodeworks_server.parsers import LimitedJSONParser
-from runners import protocol_input, services
+from runners import protocol_bodies as bodies
+from runners import services
 from runners.authentication import RunnerProtocolMixin
 from workflows.artifact_files import AnyAcceptNegotiation, artifact_response
-from workflows.nodeworks_format import EXECUTORS
 
 STALE = status.HTTP_409_CONFLICT
 
 
-# The InputSerializers of lease, heartbeat and results document the bodies (OpenAPI); the bodies
-# are validated by runners/protocol_input.py, which costs a fraction of a serializer per call.
+# Lease, heartbeat and results bodies: one description each (runners/protocol_bodies.py) is both the
+# OpenAPI schema and the validator, compiled to plain Python (a serializer per call cost more CPU
+# than everything else in a results call).
 
 
 class LeaseApi(RunnerProtocolMixin, APIView):
-    class InputSerializer(serializers.Serializer):
-        max_tasks = serializers.IntegerField(min_value=1, max_value=1000, default=1)
-        wait_s = serializers.FloatField(min_value=0, max_value=30, default=0)
-        executors = serializers.ListField(child=serializers.ChoiceField(EXECUTORS), max_length=len(EXECUTORS))
-        last_finished = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000, default=list)
-
-    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request={"application/json": bodies.LEASE}, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         try:
-            tasks = services.lease_tasks(runner=request.auth, **protocol_input.lease_input(request.data))
+            tasks = services.lease_tasks(runner=request.auth, **bodies.lease_input(request.data))
         except services.LongPollsFull as full:
             # Compatible addition: a runner that ignores it merely asks again sooner.
             return Response({"tasks": [], "retry_after_s": full.retry_after_s})
@@ -40,19 +35,9 @@ class LeaseApi(RunnerProtocolMixin, APIView):
 
 
 class HeartbeatApi(RunnerProtocolMixin, APIView):
-    class InputSerializer(serializers.Serializer):
-        lease_ids = serializers.ListField(child=serializers.UUIDField(), max_length=10_000)
-        running = serializers.DictField(child=serializers.DictField(), required=False, default=dict)
-
-        def validate_running(self, running):
-            try:
-                return {serializers.UUIDField().to_internal_value(key): value for key, value in running.items()}
-            except ValidationError:
-                raise ValidationError("keys of `running` must be lease ids") from None
-
-    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request={"application/json": bodies.HEARTBEAT}, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        answer = services.lease_heartbeat(runner=request.auth, **protocol_input.heartbeat_input(request.data))
+        answer = services.lease_heartbeat(runner=request.auth, **bodies.heartbeat_input(request.data))
         body = {"leases": answer.leases, "expires_at": answer.expires_at, "shutdown": answer.shutdown}
         # Every lease named is stale: the call as a whole is refused (and changed nothing).
         all_lost = answer.leases and all(state == "lost" for state in answer.leases.values())
@@ -69,12 +54,7 @@ class LogsApi(RunnerProtocolMixin, APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            next_offset = services.log_append(runner=request.auth, **data.validated_data)
-        except services.LeaseNotCurrent as exc:
-            return Response({"detail": str(exc)}, status=STALE)
-        except ValueError as exc:
-            raise ValidationError({"offset": [str(exc)]}) from None
+        next_offset = services.log_append(runner=request.auth, **data.validated_data)
         return Response({"next_offset": next_offset})
 
 
@@ -91,18 +71,13 @@ class ArtifactUploadApi(RunnerProtocolMixin, APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        try:
-            artifact = services.artifact_store(
-                runner=request.auth,
-                lease_id=data.validated_data["lease_id"],
-                name=data.validated_data["name"],
-                upload=upload,
-                content_type=getattr(upload, "content_type", "") or "",
-            )
-        except services.LeaseNotCurrent as exc:
-            return Response({"detail": str(exc)}, status=STALE)
-        except ValueError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        artifact = services.artifact_store(
+            runner=request.auth,
+            lease_id=data.validated_data["lease_id"],
+            name=data.validated_data["name"],
+            upload=upload,
+            content_type=getattr(upload, "content_type", "") or "",
+        )
         return Response({"id": str(artifact.id), "sha256": artifact.sha256, "size": artifact.size}, status=201)
 
 
@@ -117,30 +92,12 @@ class ArtifactDownloadApi(RunnerProtocolMixin, APIView):
         return artifact_response(artifact, as_attachment=False)
 
 
-class ResultBodySerializer(serializers.Serializer):
-    lease_id = serializers.UUIDField()
-    state = serializers.ChoiceField(["succeeded", "failed", "cancelled"])
-    outputs = serializers.DictField(required=False, default=dict)
-    error = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
-    started = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    finished = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-
-class NextLeaseBodySerializer(serializers.Serializer):
-    max_tasks = serializers.IntegerField(min_value=0, max_value=1000)
-    executors = serializers.ListField(child=serializers.ChoiceField(EXECUTORS), max_length=len(EXECUTORS))
-
-
 class ResultsApi(RunnerProtocolMixin, APIView):
     parser_classes = [LimitedJSONParser]
 
-    class InputSerializer(serializers.Serializer):
-        results = ResultBodySerializer(many=True, min_length=1, max_length=1000)
-        lease = NextLeaseBodySerializer(required=False, help_text="optional: lease more tasks in the same call")
-
-    @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @extend_schema(request={"application/json": bodies.RESULTS}, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        results, lease = protocol_input.results_input(request.data, max_lease_tasks=settings.LEASE_MAX_TASKS)
+        results, lease = bodies.results_input(request.data, max_lease_tasks=settings.LEASE_MAX_TASKS)
         answers, next_tasks = services.results_report(runner=request.auth, results=results, lease=lease)
         body = {
             "results": [{key: value for key, value in vars(a).items() if value is not None} for a in answers],

@@ -1,6 +1,13 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+def online_since() -> datetime:
+    """The online window (SPEC.md: seen within two heartbeat periods): runners last seen after this are online."""
+    return timezone.now() - timedelta(seconds=2 * settings.RUNNER_HEARTBEAT_INTERVAL_S)
 
 
 class Runner(models.Model):
@@ -33,8 +40,7 @@ class Runner(models.Model):
 
     @property
     def is_online(self) -> bool:
-        window = 2 * settings.RUNNER_HEARTBEAT_INTERVAL_S
-        return self.last_contact is not None and (timezone.now() - self.last_contact).total_seconds() <= window
+        return self.last_contact is not None and self.last_contact >= online_since()
 
     @property
     def status(self) -> str:

@@ -1,29 +1,21 @@
 """Reads for runners: the caller's runners with what they are doing, and the figures of /api/v1/status."""
 
-from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
 from nodeworks_server import hot_sql
-from runners.models import Runner
+from nodeworks_server.errors import NotFound
+from runners.models import Runner, online_since
 from workflows.models import HELD_TASK_STATES, Task, TaskState
-
-
-def _online_since():
-    # The same window as Runner.is_online, as a filter.
-    return timezone.now() - timedelta(seconds=2 * settings.RUNNER_HEARTBEAT_INTERVAL_S)
 
 
 def queue_figures() -> dict:
     """Queue length (queued tasks) and runners online (seen within two heartbeat periods)."""
     return {
         "queue_length": Task.objects.filter(state=TaskState.QUEUED).count(),
-        "runners_online": Runner.objects.filter(last_contact__gte=_online_since()).count(),
+        "runners_online": Runner.objects.filter(last_contact__gte=online_since()).count(),
     }
 
 

@@ -9,12 +9,11 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from nodeworks_server.constants import EXECUTORS
 from runners import selectors
-from runners.services import runner_register
-from workflows.nodeworks_format import EXECUTORS
+from runners.services import runner_register, runner_shutdown_request, shutdown_all
+from workflows.lifecycle import cancel_all, task_cancel
 from workflows.run_selectors import task_get
-from workflows.services.admin_actions import cancel_all, runner_shutdown_request, shutdown_all
-from workflows.services.tasks import task_cancel
 
 TAG = serializers.RegexField(r"^[A-Za-z0-9_.:-]{1,64}\Z", help_text="letters, digits and _ . : - (at most 64)")
 

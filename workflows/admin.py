@@ -3,6 +3,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
+from workflows.lifecycle import REQUEUEABLE_STATES, runs_cancel, task_cancel, tasks_requeue
 from workflows.models import (
     HELD_TASK_STATES,
     UNFINISHED_TASK_STATES,
@@ -13,9 +14,6 @@ from workflows.models import (
     TaskLog,
     Workflow,
 )
-from workflows.services.admin_actions import REQUEUEABLE_STATES, tasks_requeue
-from workflows.services.runs import runs_cancel
-from workflows.services.tasks import task_cancel
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -5,8 +5,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse
-from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
+
+from nodeworks_server.errors import NotFound
 
 
 def artifact_path(artifact_id: uuid.UUID) -> Path:

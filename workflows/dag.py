@@ -134,13 +134,14 @@ def _find_cycle(
     return [names[i] for i in cycle]
 
 
-def descendants(edges: Iterable[tuple[str, str]] | Iterable[tuple[int, int]], start) -> set:
-    """Every node reachable from `start` along the edges (not `start` itself); iterative."""
+def descendants(edges: Iterable[tuple[str, str]] | Iterable[tuple[int, int]], starts: Iterable) -> set:
+    """Every node reachable from any of `starts` along the edges, in one pass; iterative. A start is
+    in the answer only if it descends from another start."""
     children: dict = {}
     for parent, child in edges:
         children.setdefault(parent, []).append(child)
     seen: set = set()
-    stack = list(children.get(start, ()))
+    stack = [child for start in starts for child in children.get(start, ())]
     while stack:
         node = stack.pop()
         if node not in seen:

@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from nodeworks_server.constants import EXECUTORS
+from nodeworks_server.json_limits import json_depth_ok
+
 from . import dag
 
 __all__ = [
@@ -24,8 +27,6 @@ __all__ = [
     "parse_workflow",
     "validate_requirements",
 ]
-
-EXECUTORS = ("local", "shell", "container", "slurm", "kubernetes")
 
 _TAG_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -95,26 +96,6 @@ def _q(value: Any) -> str:
 
 def _error(key: str, kind: str, message: str) -> WorkflowFormatError:
     return WorkflowFormatError(f"{kind} {_q(key)}: {message}", obj=key)
-
-
-def json_depth_ok(value: Any, max_depth: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict):
-            children = current.values()
-        elif isinstance(current, list | tuple):
-            children = current
-        else:
-            continue
-        if depth > max_depth:
-            return False
-        stack.extend(
-            (child, depth + 1)
-            for child in children
-            if isinstance(child, dict | list | tuple)
-        )
-    return True
 
 
 def _is_str_list(value: Any) -> bool:

@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from workflows import run_selectors, selectors
 from workflows.apis import REVISION_PARAM, WorkflowGetApi
 from workflows.artifact_files import AnyAcceptNegotiation, artifact_response
+from workflows.lifecycle import queue_clear, runs_cancel
 from workflows.models import RunState
-from workflows.services.admin_actions import queue_clear
-from workflows.services.runs import run_create, runs_cancel
+from workflows.services.runs import run_create
 
 RUN_PARAM = OpenApiParameter("run", int, description="a run id of this workflow; the latest run when absent")
 

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
-from runners.models import Runner
-from workflows import selectors
+from nodeworks_server.errors import NotFound
+from workflows import runner_facts, selectors
+from workflows.lifecycle import tags_fit
 from workflows.models import HELD_TASK_STATES, Artifact, Run, RunState, Task, TaskDependency, TaskLog, TaskState, Workflow
 
 # ---------------------------------------------------------------- visibility
@@ -100,20 +100,13 @@ def artifact_provenance(*, artifact: Artifact) -> dict:
 # ---------------------------------------------------------------- why is it waiting?
 
 
-def _usable_runners(owner_id: int) -> list[Runner]:
-    """The runners that may take this owner's tasks: the same rule as the lease query (runners.services._owner_filter)."""
-    staff_shared = Q(owner__is_staff=True) & (Q(shared_with_all=True) | Q(shared_with__id=owner_id))
-    return list(Runner.objects.filter(Q(owner_id=owner_id) | staff_shared).distinct().order_by("name", "id"))
-
-
-def _names(runners: list[Runner], limit: int = 5) -> str:
+def _names(runners: list[runner_facts.RunnerFacts], limit: int = 5) -> str:
     names = ", ".join(runner.name for runner in runners[:limit])
     return names + (f" and {len(runners) - limit} more" if len(runners) > limit else "")
 
 
-def _runner_wait(*, tags: list[str], executor: str, runners: list[Runner]) -> dict:
-    needed = set(tags)
-    with_tags = [runner for runner in runners if needed <= set(runner.tags)]
+def _runner_wait(*, tags: list[str], executor: str, runners: list[runner_facts.RunnerFacts]) -> dict:
+    with_tags = [runner for runner in runners if tags_fit(tags, runner.tags)]
     fitting = [runner for runner in with_tags if executor in runner.executors]
     if not fitting:
         wanted = f"tags [{', '.join(tags)}] and executor {executor!r}" if tags else f"executor {executor!r}"
@@ -121,16 +114,18 @@ def _runner_wait(*, tags: list[str], executor: str, runners: list[Runner]) -> di
         if with_tags:
             detail += f" ({len(with_tags)} with the tags lack the executor: {_names(with_tags)})"
         return {"reason": "no_runner", "detail": detail}
-    online = [runner for runner in fitting if runner.is_online]
+    online = [runner for runner in fitting if runner.online]
     if not online:
         return {"reason": "runners_offline", "detail": f"every fitting runner is offline: {_names(fitting)}"}
-    active = [runner for runner in online if runner.status == "online"]
+    active = [runner for runner in online if runner.accepting]
     if not active:
         return {"reason": "runners_paused", "detail": f"every fitting runner online is paused or draining: {_names(online)}"}
     return {"reason": "runners_busy", "detail": f"{len(active)} fitting runner(s) online and busy: {_names(active)}"}
 
 
-def _waiting(task: Task, *, now: datetime, parents: dict[int, list[str]], runners: list[Runner] | None) -> dict | None:
+def _waiting(
+    task: Task, *, now: datetime, parents: dict[int, list[str]], runners: list[runner_facts.RunnerFacts] | None
+) -> dict | None:
     if task.state == TaskState.PENDING:
         names = sorted(parents.get(task.pk, []))
         return {"reason": "parents", "detail": "waiting for parent nodes: " + ", ".join(names)}
@@ -188,7 +183,7 @@ def run_status(*, run: Run) -> dict:
             parents[child_id].append(parent_node)
     runners = None
     if run.state == RunState.RUNNING and any(task.state == TaskState.QUEUED for task in tasks):
-        runners = _usable_runners(tasks[0].owner_id)
+        runners = runner_facts.runners_serving(tasks[0].owner_id)
 
     now = timezone.now()
     nodes = {}

@@ -3,8 +3,8 @@ import re
 import sys
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound, ValidationError
 
+from nodeworks_server.errors import InvalidInput, NotFound
 from workflows import git_store
 from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE
 from workflows.models import Workflow
@@ -31,7 +31,7 @@ def revision_resolve(*, workflow: Workflow, revision: str | None) -> str:
     if not revision:
         return workflow.head_revision
     if not REVISION_RE.fullmatch(revision):
-        raise ValidationError({"revision": [f"{revision[:50]!r} is not a revision: 7 to 40 hex digits"]})
+        raise InvalidInput(f"{revision[:50]!r} is not a revision: 7 to 40 hex digits", field="revision")
     revision = revision.lower()
     matches = list(workflow.revisions.filter(sha__startswith=revision).values_list("sha", flat=True)[:2])
     if len(matches) != 1:

@@ -19,7 +19,9 @@ from django.db import connections
 
 from runners import services
 from runners.models import Runner
+from runners.scope import runner_scope
 from tests.engine.conftest import PROTOCOL, no_op_nodes, register, start_run
+from workflows.lifecycle import tasks_claim
 from workflows.models import Task, TaskState
 
 pytestmark = pytest.mark.usefixtures("engine_settings")
@@ -68,7 +70,8 @@ def test_fifty_concurrent_claims_lease_each_task_once_for_100_rounds(owner):
                     # lease_tasks with wait_s=0 on even threads, the bare claim on odd ones: both paths race.
                     if i % 2:
                         got[i] = [
-                            (t.pk, str(t.lease_id), runner.pk) for t in services._claim(runner, max_tasks=1, executors=["local"])
+                            (t.pk, str(t.lease_id), runner.pk)
+                            for t in tasks_claim(runner_scope(runner), max_tasks=1, executors=["local"])
                         ]
                     else:
                         got[i] = [

@@ -16,8 +16,8 @@ from django.utils import timezone
 from runners import services
 from runners.models import Runner
 from tests.engine.conftest import no_op_nodes, register, start_run
+from workflows.lifecycle import claim, outcomes, run_end
 from workflows.models import Task
-from workflows.services import tasks as task_outcomes
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -92,7 +92,7 @@ def test_hot_statements_are_prepared_once_per_connection(owner, busy_queue):
 def test_claim_walks_the_queue_index_in_priority_order(owner, busy_queue):
     runner_row, _ = register(owner, "r")
     runner = Runner.objects.select_related("owner").get(pk=runner_row.pk)
-    sql = services._PG_CLAIM.replace("{filters}", "AND owner_id = ANY(%(owners)s::bigint[])")
+    sql = claim._PG_CLAIM.replace("{filters}", "AND owner_id = ANY(%(owners)s::bigint[])")
     now = timezone.now()
     values = {"executors": "'{local}'", "tags": "'[]'", "now": "now()", "owners": f"'{{{owner.pk}}}'", "limit": "1",
               "runner": str(runner.pk), "expires": "now()"}
@@ -108,7 +108,7 @@ def test_claim_walks_the_queue_index_in_priority_order(owner, busy_queue):
 def test_completion_generic_plan_reads_indexes(owner, busy_queue):
     now = timezone.now()
     plan = _generic_plan(
-        task_outcomes._PG_SUCCEED,
+        outcomes._PG_SUCCEED,
         {"now": now, "leases": [str(uuid.uuid4())], "outputs": ["{}"], "started": [None], "finished": [None], "runner": 1},
         {"now": "timestamptz", "leases": "uuid[]", "outputs": "text[]", "started": "timestamptz[]",
          "finished": "timestamptz[]", "runner": "bigint"},
@@ -118,7 +118,7 @@ def test_completion_generic_plan_reads_indexes(owner, busy_queue):
 
 
 def test_is_the_run_done_generic_plan_reads_an_index(owner, busy_queue):
-    plan = _generic_plan(task_outcomes._UNFINISHED_TASK_OF_RUN, {"run": busy_queue.pk}, {"run": "bigint"})
+    plan = _generic_plan(run_end._UNFINISHED_TASK_OF_RUN, {"run": busy_queue.pk}, {"run": "bigint"})
     assert "Index" in plan and "Seq Scan" not in plan, plan
 
 

@@ -23,9 +23,8 @@ from tests.engine.conftest import (
 from tests.engine.conftest import (
     connection as conn,
 )
+from workflows.lifecycle import retry_backoff, run_cancel
 from workflows.models import Task
-from workflows.services.runs import run_cancel
-from workflows.services.tasks import retry_backoff
 
 pytestmark = pytest.mark.usefixtures("engine_settings")
 

@@ -16,9 +16,9 @@ from django.db import connections
 from runners import services
 from runners.models import Runner
 from tests.engine.conftest import add_node, register, start_run, workflow_of
+from workflows.lifecycle import results as lifecycle_results
+from workflows.lifecycle import run_cancel
 from workflows.models import Run
-from workflows.services import tasks as task_outcomes
-from workflows.services.runs import run_cancel
 
 pytestmark = pytest.mark.usefixtures("engine_settings")
 
@@ -65,7 +65,7 @@ def _report_concurrently(run) -> None:
 def test_two_last_results_at_once_finish_the_run(owner, monkeypatch):
     """Deterministic: both outcome transactions are held just before their "anything unfinished?" check
     until the other one got there too (on SQLite the second cannot start, the rendezvous times out)."""
-    original = task_outcomes.run_finish_if_done
+    original = lifecycle_results.run_finish_if_done
     meet = threading.Barrier(2, timeout=1.0)
 
     def held_finish(*, run_id):
@@ -73,7 +73,7 @@ def test_two_last_results_at_once_finish_the_run(owner, monkeypatch):
             meet.wait()
         return original(run_id=run_id)
 
-    monkeypatch.setattr(task_outcomes, "run_finish_if_done", held_finish)
+    monkeypatch.setattr(lifecycle_results, "run_finish_if_done", held_finish)
     run = start_run(owner, workflow_of([add_node("x", a=1), add_node("y", a=2)], []))
     _report_concurrently(run)
     assert set(run.tasks.values_list("state", flat=True)) == {"succeeded"}
@@ -95,7 +95,7 @@ def test_many_runs_with_simultaneous_last_results_all_finish(owner):
 
 @pytest.mark.django_db(transaction=True)
 def test_cancel_racing_the_last_result_does_not_deadlock(owner, monkeypatch):
-    original = task_outcomes.run_finish_if_done
+    original = lifecycle_results.run_finish_if_done
     at_finish = threading.Event()
 
     def slow_finish(*, run_id):
@@ -103,7 +103,7 @@ def test_cancel_racing_the_last_result_does_not_deadlock(owner, monkeypatch):
         threading.Event().wait(0.5)  # the cancel gets the run row meanwhile (PostgreSQL)
         return original(run_id=run_id)
 
-    monkeypatch.setattr(task_outcomes, "run_finish_if_done", slow_finish)
+    monkeypatch.setattr(lifecycle_results, "run_finish_if_done", slow_finish)
     run = start_run(owner, workflow_of([add_node("only", a=1)], []))
     runner_row, _ = register(owner, "r")
     runner = Runner.objects.select_related("owner").get(pk=runner_row.pk)

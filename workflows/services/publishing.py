@@ -1,17 +1,16 @@
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import APIException
 
+from nodeworks_server.errors import Conflict
 from workflows import git_store
 from workflows.artifact_files import artifact_files_delete
 from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE, Document, requirements_to_bytes
+from workflows.lifecycle import runs_cancel
 from workflows.models import Artifact, Revision, Workflow
-from workflows.services.runs import runs_cancel
 
 
-class StaleRevision(APIException):
-    status_code = 409
-    default_code = "stale_revision"
+class StaleRevision(Conflict):
+    """The publish was based on a revision that is no longer the latest."""
 
 
 def _author(user) -> tuple[str, str]:

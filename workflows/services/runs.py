@@ -1,15 +1,13 @@
 import copy
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from nodeworks_server.errors import InvalidInput
 from workflows import selectors
-from workflows.models import HELD_TASK_STATES, Run, RunState, TagSet, Task, TaskDependency, TaskState
+from workflows.lifecycle import run_queued
+from workflows.models import Run, TagSet, Task, TaskDependency, TaskState
 from workflows.nodeworks_format import Graph
-from workflows.queue_events import notify_queued
-from workflows.services.tasks import run_finish_if_done
 
 
 def _split_override(graph: Graph, key: str) -> tuple[str, str]:
@@ -20,7 +18,7 @@ def _split_override(graph: Graph, key: str) -> tuple[str, str]:
             matches.append((key[:cut], key[cut + 1 :]))
     if len(matches) != 1:
         reason = "is ambiguous" if matches else "names no node terminal"
-        raise ValidationError({"inputs": [f"input override {key!r} {reason} (expected 'node.terminal')"]})
+        raise InvalidInput(f"input override {key!r} {reason} (expected 'node.terminal')", field="inputs")
     return matches[0]
 
 
@@ -34,9 +32,9 @@ def _apply_overrides(graph: Graph, overrides: dict) -> dict[str, dict]:
         opts = node["terminals"][terminal_name]["opts"]
         has_inputs = any(t["opts"].get("in", False) for t in node["terminals"].values())
         if opts.get("in", False) and (node_name, terminal_name) in connected:
-            raise ValidationError({"inputs": [f"{key!r} is connected; only unconnected inputs can be overridden"]})
+            raise InvalidInput(f"{key!r} is connected; only unconnected inputs can be overridden", field="inputs")
         if not opts.get("in", False) and has_inputs:
-            raise ValidationError({"inputs": [f"{key!r} is an output of a node with inputs; it is computed, not set"]})
+            raise InvalidInput(f"{key!r} is an output of a node with inputs; it is computed, not set", field="inputs")
         if node_name not in nodes:
             nodes[node_name] = copy.deepcopy(node)
         nodes[node_name]["terminals"][terminal_name]["value"] = value
@@ -62,7 +60,8 @@ def _merged_requirements(defaults: dict, node: dict) -> dict:
 
 @transaction.atomic
 def run_create(*, user, workflow, revision: str | None = None, inputs: dict | None = None) -> Run:
-    """A run pinned to one revision, one task per node; tasks without parents are queued at once."""
+    """A run pinned to one revision, one task per node: tasks without parents are created queued, the
+    others pending (the lifecycle queues them as their parents succeed)."""
     sha = selectors.revision_resolve(workflow=workflow, revision=revision)
     graph = selectors.workflow_graph(workflow=workflow, sha=sha)
     defaults = selectors.workflow_requirements(workflow=workflow, sha=sha)
@@ -110,36 +109,5 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
         for child, names in parents.items()
         for parent in names
     )
-    run_finish_if_done(run_id=run.pk)  # an empty workflow is done at once
-    transaction.on_commit(notify_queued)
-    if connection.vendor == "postgresql" and len(tasks) >= settings.ANALYZE_AFTER_TASKS:
-        # Thousands of new queue rows at once: without fresh statistics the lease query is planned
-        # as a scan and sort of every queued row (10x slower per lease) until autovacuum looks again.
-        transaction.on_commit(_analyze_tasks)
+    run_queued(run_id=run.pk, task_count=len(tasks))
     return run
-
-
-def _analyze_tasks() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Task._meta.db_table}")
-
-
-@transaction.atomic
-def run_cancel(*, run: Run) -> Run:
-    """Cancelled at once: queued and pending tasks end now; held leases are told at their next heartbeat.
-
-    Task rows are updated before the run row, the order every task outcome takes its locks in
-    (workflows/services/tasks.py), so a cancel racing a result cannot deadlock.
-    """
-    now = timezone.now()
-    run.tasks.filter(state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
-        state=TaskState.CANCELLED, finished=now, lease_id=None
-    )
-    run.tasks.filter(state__in=HELD_TASK_STATES).update(cancel_requested=True)
-    Run.objects.filter(pk=run.pk, state=RunState.RUNNING).update(state=RunState.CANCELLED, finished=now)
-    run.refresh_from_db()
-    return run
-
-
-def runs_cancel(*, runs) -> list[Run]:
-    return [run_cancel(run=run) for run in runs.filter(state=RunState.RUNNING)]

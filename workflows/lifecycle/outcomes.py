@@ -1,8 +1,8 @@
-"""Task outcomes: the state machine behind results, lost leases and cancels.
+"""Task outcomes: succeed, fail (and retry), lose, the runner's cancel, and the user's cancel of one task.
 
-Every transition is a conditional UPDATE on the lease it was decided for (`WHERE lease_id = ...
-AND state IN (leased, running)`), checked for one changed row: a late result, a second reaper or
-a concurrent cancel then changes nothing instead of double-counting.
+Every transition is a conditional UPDATE fenced by the lease it was decided for (fence.py: `WHERE
+lease_id = ... AND state IN (leased, running)`), checked for one changed row: a late result, a
+second reaper or a concurrent cancel then changes nothing instead of double-counting.
 """
 
 import functools
@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from nodeworks_server import hot_sql
 from workflows import dag
+from workflows.lifecycle import fence
+from workflows.lifecycle.run_end import run_finish_if_done
 from workflows.models import (
     HELD_TASK_STATES,
-    UNFINISHED_TASK_STATES,
-    Run,
     RunState,
     Task,
     TaskDependency,
@@ -41,39 +41,13 @@ def retry_backoff(failures: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _claim(task: Task, **changes) -> bool:
-    held = Task.objects.filter(pk=task.pk, lease_id=task.lease_id, state__in=HELD_TASK_STATES)
+def _fenced(task: Task, *, expired_before=None, **changes) -> bool:
+    """Applies `changes` if the lease read is still current; the reaper also asks that it is still expired."""
+    held = Task.objects.filter(fence.lease_held(task.lease_id), pk=task.pk)
+    if expired_before is not None:
+        # A heartbeat that extended the lease after the reaper read it wins: the lease is not lost.
+        held = held.filter(expires_at__lt=expired_before)
     return held.update(**changes) == 1
-
-
-# The states are literals so that the partial index of unfinished tasks serves a generic plan too.
-_UNFINISHED_TASK_OF_RUN = (
-    f"SELECT 1 FROM {Task._meta.db_table} WHERE run_id = %(run)s "  # noqa: S608 (constants only)
-    f"AND state IN ({', '.join(repr(str(state)) for state in UNFINISHED_TASK_STATES)}) LIMIT 1"
-)
-
-
-def run_finish_if_done(*, run_id: int) -> None:
-    """Finishes the run once every task is final.
-
-    Called only AFTER the transaction that ended a task has committed (see `_then_finish_run`):
-    of two transactions ending a run's last two tasks at once, the one that commits second then
-    looks after the other committed and sees every task final. Checked inside the transactions,
-    each would see the other's task still unfinished (READ COMMITTED) and the run would stay
-    running; locking the run row instead would serialise every result of a run behind one lock
-    held across each commit. Two finishers at once write once: the update is conditional.
-    """
-    # Asked after every result: written out, the ORM's query building cost more than the lookup.
-    if hot_sql.fetch(_UNFINISHED_TASK_OF_RUN, {"run": run_id}):
-        return
-    states = set(Task.objects.filter(run_id=run_id).values_list("state", flat=True).distinct())
-    if TaskState.CANCELLED in states:
-        final = RunState.CANCELLED
-    elif states & {TaskState.FAILED, TaskState.UPSTREAM_FAILED}:
-        final = RunState.FAILED
-    else:
-        final = RunState.SUCCEEDED
-    Run.objects.filter(pk=run_id, state=RunState.RUNNING).update(state=final, finished=timezone.now())
 
 
 def _then_finish_run(outcome_function):
@@ -92,7 +66,7 @@ def _then_finish_run(outcome_function):
 
 def _fail_downstream(task: Task) -> None:
     edges = TaskDependency.objects.filter(run_id=task.run_id).values_list("parent_id", "child_id")
-    doomed = dag.descendants(edges, task.pk)
+    doomed = dag.descendants(edges, [task.pk])
     if doomed:
         Task.objects.filter(pk__in=doomed, state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
             state=TaskState.UPSTREAM_FAILED, finished=timezone.now(), error=f"upstream task {task.node!r} did not succeed"
@@ -140,7 +114,7 @@ def _succeed_with_orm(*, runner_id: int, results: list[dict], now) -> tuple[list
     """SQLite has no row locks: its IMMEDIATE transaction holds the write lock from the SELECT on,
     so what it reads stays held."""
     by_lease = {result["lease_id"]: result for result in results}
-    held = Task.objects.filter(lease_id__in=by_lease, runner_id=runner_id, state__in=HELD_TASK_STATES)
+    held = Task.objects.filter(fence.leases_held_by(runner_id=runner_id, lease_ids=list(by_lease)))
     if connection.features.has_select_for_update:
         held = held.select_for_update(of=("self",))
     tasks = list(held.only("pk", "run_id", "lease_id", "started", "child_count").order_by("pk"))
@@ -171,7 +145,7 @@ WITH done AS (
         started = COALESCE(v.started, t.started), finished = COALESCE(v.finished, %(now)s)
     FROM unnest(%(leases)s::uuid[], %(outputs)s::text[], %(started)s::timestamptz[], %(finished)s::timestamptz[])
         AS v(lease_id, outputs, started, finished)
-    WHERE t.lease_id = v.lease_id AND t.runner_id = %(runner)s AND t.state IN ('{TaskState.LEASED}', '{TaskState.RUNNING}')
+    WHERE t.lease_id = v.lease_id AND t.runner_id = %(runner)s AND t.{fence.HELD_SQL}
     RETURNING t.id, t.run_id, t.lease_id, t.child_count
 ), finished_links AS (
     SELECT link.child_id, count(*) AS n
@@ -210,22 +184,26 @@ def _succeed_on_postgresql(*, runner_id: int, results: list[dict], now) -> tuple
     return done, released
 
 
-def _end_for_good(task: Task, *, state: str, error: str, started, finished, reported: bool, **counters) -> Outcome:
+def _end_for_good(
+    task: Task, *, state: str, error: str, started, finished, reported: bool, expired_before=None, **counters
+) -> Outcome:
     # Only a result the runner reported is remembered for resends; a lost lease's late result stays a 409.
     if reported:
         counters["finished_lease_id"] = task.lease_id
-    if not _claim(task, state=state, error=error, started=started or task.started, finished=finished, **counters):
+    changes = {"state": state, "error": error, "started": started or task.started, "finished": finished, **counters}
+    if not _fenced(task, expired_before=expired_before, **changes):
         return Outcome(applied=False, state=task.state)
     _fail_downstream(task)
     return Outcome(applied=True, state=state)
 
 
-def _requeue(task: Task, *, error: str, reported: bool, not_before=None, **counters) -> Outcome:
+def _requeue(task: Task, *, error: str, reported: bool, not_before=None, expired_before=None, **counters) -> Outcome:
     now = timezone.now()
     if reported:
         counters["finished_lease_id"] = task.lease_id
-    if not _claim(
+    if not _fenced(
         task,
+        expired_before=expired_before,
         state=TaskState.QUEUED,
         attempt=F("attempt") + 1,
         lease_id=None,
@@ -260,14 +238,18 @@ def task_fail(*, task: Task, error: str, started, finished) -> Outcome:
 
 
 @_then_finish_run
-def task_lose(*, task: Task, reason: str) -> Outcome:
+def task_lose(*, task: Task, reason: str, expired_before=None) -> Outcome:
     """A lease that ended without a result (expired, or the runner gave the task up).
 
     Counted apart from `retries`, and capped, so a node whose runner keeps dying does not loop forever.
+    The reaper passes `expired_before`: the lease is lost only if it has not been extended since.
     """
     now = timezone.now()
     if task.cancel_requested or task.run.state != RunState.RUNNING:
-        return _end_for_good(task, state=TaskState.CANCELLED, error=reason, started=None, finished=now, reported=False)
+        return _end_for_good(
+            task, state=TaskState.CANCELLED, error=reason, started=None, finished=now, reported=False,
+            expired_before=expired_before,
+        )
     lost = task.lost_leases + 1
     if lost >= settings.MAX_LOST_LEASES:
         return _end_for_good(
@@ -277,9 +259,12 @@ def task_lose(*, task: Task, reason: str) -> Outcome:
             started=None,
             finished=now,
             reported=False,
+            expired_before=expired_before,
             lost_leases=F("lost_leases") + 1,
         )
-    return _requeue(task, error=reason, reported=False, lost_leases=F("lost_leases") + 1)
+    return _requeue(
+        task, error=reason, reported=False, expired_before=expired_before, lost_leases=F("lost_leases") + 1
+    )
 
 
 @_then_finish_run

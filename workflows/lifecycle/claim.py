@@ -1,0 +1,160 @@
+"""The claim: queued tasks that fit a runner become leased to it (queued → leased).
+
+What the runner may take comes in as a RunnerScope, plain values that the runners app computes
+from its runner row (whose tasks, which tags and executors): this app does not read runners.
+"""
+
+import contextlib
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, Q, UUIDField, Value, When
+from django.utils import timezone
+
+from nodeworks_server import hot_sql
+from workflows.lifecycle import fit
+from workflows.models import Run, Task, TaskState
+
+
+@dataclass(frozen=True)
+class RunnerScope:
+    """What one runner may take, as the runners app decides it (runners/scope.py)."""
+
+    id: int
+    owner_ids: tuple[int, ...] | None  # whose tasks (None: anyone's, an admin's runner shared with all)
+    tags: tuple[str, ...]
+    executors: tuple[str, ...]  # registered
+    offered_executors: tuple[str, ...]  # offered in its last lease call (falls back to the registered ones)
+    accepting: bool = True  # False while paused or draining: nothing new
+
+
+# SQLite has one writer at a time and no queue for its lock: a transaction that finds it taken
+# sleeps 1, 2, 5 ... up to 100 ms between retries (the busy handler), so 50 threads claiming at once
+# spent most of a second asleep. Claims from threads of this process queue here instead and each
+# starts the moment the previous one commits. Not taken inside an outer transaction, which may
+# already hold the database lock that the holder of this one waits for.
+_sqlite_claim_lock = threading.Lock()
+
+
+def _sqlite_claims_queue():
+    return contextlib.nullcontext() if connection.in_atomic_block else _sqlite_claim_lock
+
+
+def tasks_claim(
+    scope: RunnerScope, *, max_tasks: int, executors: list[str], only: tuple[int, ...] | None = None
+) -> list[Task]:
+    """Leases up to `max_tasks` queued tasks that fit the runner, highest priority first.
+
+    PostgreSQL: one `UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`, so concurrent
+    leases pass each other instead of queueing on the same rows. SQLite: the IMMEDIATE transaction
+    holds the database's write lock from the SELECT on, and the UPDATE is conditional on
+    `state = queued`; only the rows that came back with our lease ids are ours.
+    """
+    offered = [executor for executor in executors if executor in scope.executors]
+    if not offered or max_tasks < 1:
+        return []
+    if connection.vendor == "postgresql":
+        # One statement, atomic on its own: no BEGIN/COMMIT round trips on the hottest path.
+        now = timezone.now()
+        tasks = _claim_on_postgresql(scope, offered, max_tasks, only, now, now + timedelta(seconds=settings.LEASE_TTL_S))
+    else:
+        with _sqlite_claims_queue(), transaction.atomic():
+            # Read the clock inside: entering may wait for SQLite's write lock, and a lease stamped
+            # before that wait could predate the parent's finish that released its task.
+            now = timezone.now()
+            ids = _claim_ids_sqlite(scope, offered, max_tasks, only, now, now + timedelta(seconds=settings.LEASE_TTL_S))
+        tasks = list(Task.objects.filter(pk__in=ids).select_related("run").order_by("-priority", "id")) if ids else []
+    unstarted = {task.run_id for task in tasks if task.run.started is None}
+    if unstarted:
+        Run.objects.filter(pk__in=unstarted, started__isnull=True).update(started=now)
+    return tasks
+
+
+# Hand-written rather than built by the ORM: building this query took more CPU than PostgreSQL
+# spends running it, on the call every task goes through. The picked rows come back with what a
+# task payload needs (run columns included), so no second SELECT follows the claim.
+_PG_CLAIM = f"""
+WITH picked AS MATERIALIZED (
+    SELECT id FROM {Task._meta.db_table}
+    WHERE state = '{TaskState.QUEUED}' AND executor = ANY(%(executors)s::text[])
+      AND tagset_id IN ({fit.PG_FITTING_TAGSETS})
+      AND (not_before IS NULL OR not_before <= %(now)s)
+      {{filters}}
+    ORDER BY priority DESC, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE {Task._meta.db_table} AS t
+SET state = '{TaskState.LEASED}', lease_id = gen_random_uuid(), runner_id = %(runner)s, leased_at = %(now)s,
+    expires_at = %(expires)s, started = NULL
+FROM picked, {Run._meta.db_table} AS r
+WHERE t.id = picked.id AND t.state = '{TaskState.QUEUED}' AND r.id = t.run_id
+RETURNING t.id, t.priority, t.lease_id, t.attempt, t.node, t.node_data, t.input_sources, t.requirements,
+          t.expires_at, r.id, r.workflow_id, r.revision, r.created, r.started
+"""  # noqa: S608 (table names from the models; every value is a parameter)
+# MATERIALIZED: the picked rows are chosen once. Inlined, the planner may re-run a LIMIT ... SKIP
+# LOCKED subquery per scanned row and lease more tasks than asked for.
+
+
+def _claim_on_postgresql(scope: RunnerScope, offered: list[str], max_tasks: int, only, now, expires) -> list[Task]:
+    owners = list(scope.owner_ids) if scope.owner_ids is not None else None
+    filters = "AND owner_id = ANY(%(owners)s::bigint[])" if owners is not None else ""
+    if only is not None:
+        filters += " AND id = ANY(%(only)s::bigint[])"
+    params = {
+        "executors": offered, "tags": fit.pg_tags_param(scope.tags), "now": now, "limit": max_tasks,
+        "runner": scope.id, "expires": expires, "owners": owners, "only": list(only or ()),
+    }
+    rows = hot_sql.fetch(_PG_CLAIM.replace("{filters}", filters), params, per_call_plan=True)
+    tasks = []
+    for (pk, priority, lease_id, attempt, node, node_data, input_sources, requirements, expires_at,
+         run_id, workflow_id, revision, created, started) in sorted(rows, key=lambda row: (-row[1], row[0])):
+        task = Task(
+            id=pk, priority=priority, lease_id=lease_id, attempt=attempt, node=node, state=TaskState.LEASED,
+            node_data=json.loads(node_data), input_sources=json.loads(input_sources),
+            requirements=json.loads(requirements), expires_at=expires_at, runner_id=scope.id,
+        )
+        task.run = Run(id=run_id, workflow_id=workflow_id, revision=revision, created=created, started=started)
+        tasks.append(task)
+    return tasks
+
+
+def _claim_ids_sqlite(scope: RunnerScope, offered: list[str], max_tasks: int, only, now, expires) -> list[int]:
+    owners = Q() if scope.owner_ids is None else Q(owner_id__in=scope.owner_ids)
+    candidates = (
+        Task.objects.filter(owners, state=TaskState.QUEUED, executor__in=offered)
+        .filter(tagset_id__in=fit.sqlite_fitting_tagsets(scope.tags))
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("-priority", "id")
+    )
+    if only is not None:
+        candidates = candidates.filter(pk__in=only)
+    ids = list(candidates.values_list("pk", flat=True)[:max_tasks])
+    if not ids:
+        return []
+    leases = {pk: uuid.uuid4() for pk in ids}
+    Task.objects.filter(pk__in=ids, state=TaskState.QUEUED).update(
+        state=TaskState.LEASED,
+        lease_id=Case(*(When(pk=pk, then=Value(lease)) for pk, lease in leases.items()), output_field=UUIDField()),
+        runner_id=scope.id,
+        leased_at=now,
+        expires_at=expires,
+        started=None,
+    )
+    return list(Task.objects.filter(lease_id__in=leases.values()).values_list("pk", flat=True))
+
+
+
+
+def successors_queued(*, parent_ids: list[int], limit: int) -> tuple[int, ...]:
+    """Queued children of these tasks, for chain affinity: a runner takes the successors of what it just finished first."""
+    return tuple(
+        Task.objects.filter(parent_links__parent_id__in=parent_ids, state=TaskState.QUEUED).values_list("pk", flat=True)[
+            :limit
+        ]
+    )

@@ -1,0 +1,23 @@
+"""A new run's tasks enter the queue: long-polls are woken, and an empty run is done at once."""
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from workflows.lifecycle.run_end import run_finish_if_done
+from workflows.models import Task
+from workflows.queue_events import notify_queued
+
+
+def run_queued(*, run_id: int, task_count: int) -> None:
+    """Called inside the transaction that created the run's tasks (queued or pending)."""
+    run_finish_if_done(run_id=run_id)  # an empty workflow is done at once
+    transaction.on_commit(notify_queued)
+    if connection.vendor == "postgresql" and task_count >= settings.ANALYZE_AFTER_TASKS:
+        # Thousands of new queue rows at once: without fresh statistics the lease query is planned
+        # as a scan and sort of every queued row (10x slower per lease) until autovacuum looks again.
+        transaction.on_commit(_analyze_tasks)
+
+
+def _analyze_tasks() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Task._meta.db_table}")

@@ -1,0 +1,101 @@
+"""Results a runner reports: each fenced by its lease, successes completed together, then the run's end."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from workflows.lifecycle import outcomes
+from workflows.lifecycle.claim import RunnerScope, tasks_claim
+from workflows.lifecycle.payloads import task_payloads
+from workflows.lifecycle.run_end import run_finish_if_done
+from workflows.models import HELD_TASK_STATES, Task, TaskState
+
+
+@dataclass(frozen=True)
+class ResultAnswer:
+    lease_id: str
+    accepted: bool
+    state: str | None = None
+    reason: str | None = None
+    duplicate: bool = False
+
+
+def _result_apply_one(
+    *, runner_id: int, lease_id: uuid.UUID, state: str, outputs: dict, error: str, started, finished
+) -> tuple[ResultAnswer, tuple[int, ...]]:
+    """One result, answered on its own: failures, cancels, resends and stale leases."""
+    task = (
+        Task.objects.select_related("run")
+        # A resent result may find its task re-queued (runner cleared) after a retry; the lease id,
+        # a random UUID only its runner was given, is what identifies it.
+        .filter(Q(lease_id=lease_id, runner_id=runner_id) | Q(finished_lease_id=lease_id))
+        .first()
+    )
+    if task is None:
+        return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current (expired, re-queued or not yours)"), ()
+    if task.finished_lease_id == lease_id:
+        # Sent twice: the stored outcome, once.
+        return ResultAnswer(str(lease_id), accepted=True, state=task.state, duplicate=True), ()
+    if task.state not in HELD_TASK_STATES:
+        return ResultAnswer(str(lease_id), accepted=False, reason=f"task is {task.state}"), ()
+    finished = finished or timezone.now()
+    if state == TaskState.SUCCEEDED:
+        result = {"lease_id": lease_id, "outputs": outputs, "started": started, "finished": finished}
+        applied, released, _ = outcomes.tasks_succeed(runner_id=runner_id, results=[result])
+        if applied:
+            run_finish_if_done(run_id=task.run_id)
+        outcome = outcomes.Outcome(applied=bool(applied), state=TaskState.SUCCEEDED, released=released)
+    elif state == TaskState.FAILED:
+        outcome = outcomes.task_fail(task=task, error=error or "failed", started=started, finished=finished)
+    else:
+        outcome = outcomes.task_cancelled(task=task, error=error, started=started, finished=finished)
+    if not outcome.applied:
+        return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current"), ()
+    return ResultAnswer(str(lease_id), accepted=True, state=outcome.state), outcome.released
+
+
+def results_report(
+    *, scope: RunnerScope, results: list[dict], lease: dict | None = None
+) -> tuple[list[ResultAnswer], list[dict]]:
+    """Each result fenced by its lease. Successes are completed together in one transaction; the
+    rest one by one. `next`: the successors they released, leased to this runner at once (chain
+    affinity), as many as results were accepted; with `lease` ({max_tasks, executors}) it is
+    topped up with other queued tasks, so a runner needs one call per task instead of two."""
+    successes = [result for result in results if result["state"] == TaskState.SUCCEEDED]
+    applied, released, run_ids = (
+        outcomes.tasks_succeed(runner_id=scope.id, results=successes) if successes else (set(), (), [])
+    )
+    released = list(released)
+    answers = []
+    for result in results:
+        if result["state"] == TaskState.SUCCEEDED and result["lease_id"] in applied:
+            applied.discard(result["lease_id"])  # a second copy in the same call is a resend
+            answers.append(ResultAnswer(str(result["lease_id"]), accepted=True, state=TaskState.SUCCEEDED))
+            continue
+        answer, children = _result_apply_one(runner_id=scope.id, **result)
+        answers.append(answer)
+        released.extend(children)
+    next_tasks = _claim_next(scope, answers=answers, released=released, lease=lease)
+    # A run we just leased a task of is not done, and whoever ends that task asks again: only the
+    # other runs need the question, asked after the completions committed (run_finish_if_done).
+    for run_id in set(run_ids) - {task.run_id for task in next_tasks}:
+        run_finish_if_done(run_id=run_id)
+    return answers, task_payloads(next_tasks)
+
+
+def _claim_next(scope: RunnerScope, *, answers: list[ResultAnswer], released: list[int], lease: dict | None) -> list[Task]:
+    if not scope.accepting:
+        return []
+    if lease is not None:
+        wanted, offered = lease["max_tasks"], lease["executors"]
+    else:
+        wanted = sum(1 for answer in answers if answer.accepted and not answer.duplicate)
+        offered = list(scope.offered_executors or scope.executors)
+    next_tasks: list[Task] = []
+    if released and wanted:
+        next_tasks = tasks_claim(scope, max_tasks=wanted, executors=offered, only=tuple(released))
+    if lease is not None and len(next_tasks) < wanted:
+        next_tasks += tasks_claim(scope, max_tasks=wanted - len(next_tasks), executors=offered)
+    return next_tasks

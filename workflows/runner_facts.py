@@ -1,0 +1,33 @@
+"""What this app may know of runners, without importing the runners app: a read-only port.
+
+"Why is this task waiting?" needs the runners that may take an owner's tasks and whether they are
+online, paused or busy. The runners app owns those facts and fills this port in its
+AppConfig.ready() (runners/apps.py); the arrow stays runners → workflows.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunnerFacts:
+    name: str
+    tags: tuple[str, ...]
+    executors: tuple[str, ...]
+    online: bool  # seen within the online window
+    accepting: bool  # neither paused nor draining
+
+
+_serving_owner: Callable[[int], list[RunnerFacts]] | None = None
+
+
+def provide(serving_owner: Callable[[int], list[RunnerFacts]]) -> None:
+    """The runners app hands in its reader: owner id → the runners that may take that owner's tasks."""
+    global _serving_owner
+    _serving_owner = serving_owner
+
+
+def runners_serving(owner_id: int) -> list[RunnerFacts]:
+    if _serving_owner is None:
+        raise RuntimeError("no runner facts provided: is the runners app installed?")
+    return _serving_owner(owner_id)
