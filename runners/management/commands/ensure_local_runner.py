@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.secrets import secret_digest
 from runners.models import Runner
-from runners.services import runner_register
+from runners.services import runner_register, runners_share_with_all
 
 
 class Command(BaseCommand):
@@ -49,6 +49,5 @@ class Command(BaseCommand):
         if shared_with_all and not runner.shared_with_all:
             if not runner.owner.is_staff:
                 raise CommandError(f"only runners of staff users can be shared: {runner.owner.username} is not staff")
-            # A one-field flag on a runner this command owns; the admin action does the same for many.
-            Runner.objects.filter(pk=runner.pk).update(shared_with_all=True)
+            runners_share_with_all(runners=Runner.objects.filter(pk=runner.pk))
         self.stdout.write(str(token_file))
