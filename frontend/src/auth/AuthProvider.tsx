@@ -1,0 +1,55 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { onAccessChange, tokens } from '../api/client';
+import * as session from './session';
+
+export type AuthStatus = 'checking' | 'in' | 'out';
+
+export interface AuthValue {
+  status: AuthStatus;
+  username: string | null;
+  login: (username: string, password: string) => Promise<void>;
+  signup: (username: string, email: string, password: string) => Promise<void>;
+  logout: () => Promise<void>;
+}
+
+const AuthContext = createContext<AuthValue | null>(null);
+
+export function AuthProvider({ children }: { children: ReactNode }) {
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState<AuthStatus>(() => (tokens.get() ? 'in' : 'checking'));
+  const [username, setUsername] = useState<string | null>(() => session.rememberedUsername());
+
+  useEffect(() => {
+    const unsubscribe = onAccessChange((access) => {
+      setStatus(access ? 'in' : 'out');
+      if (!access) {
+        // Another user may log in next in this tab: nothing cached may leak across.
+        queryClient.clear();
+      }
+      setUsername(session.rememberedUsername());
+    });
+    // StrictMode mounts twice; the token manager's single in-flight refresh makes that one request.
+    void session.restoreSession().then((ok) => setStatus(ok ? 'in' : 'out'));
+    return unsubscribe;
+  }, [queryClient]);
+
+  const login = useCallback(async (name: string, password: string) => {
+    await session.login(name, password);
+    setUsername(name);
+  }, []);
+  const signup = useCallback(async (name: string, email: string, password: string) => {
+    await session.signup(name, email, password);
+    setUsername(name);
+  }, []);
+  const logout = useCallback(() => session.logout(), []);
+
+  const value = useMemo(() => ({ status, username, login, signup, logout }), [status, username, login, signup, logout]);
+  return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
+}
+
+export function useAuth(): AuthValue {
+  const value = useContext(AuthContext);
+  if (!value) throw new Error('useAuth needs an <AuthProvider>');
+  return value;
+}

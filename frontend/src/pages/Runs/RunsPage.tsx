@@ -1,0 +1,6 @@
+import { useDocumentTitle } from '../../components/useDocumentTitle';
+
+export function RunsPage() {
+  useDocumentTitle('Runs');
+  return <h1>Runs</h1>;
+}
