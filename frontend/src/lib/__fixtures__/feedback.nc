@@ -23,7 +23,7 @@
     "type": "Node",
     "name": "One",
     "uniquename": "one",
-    "pos": [-50, 210],
+    "pos": [-250, 210],
     "path": ["types", "Integer"],
     "terminals": {
       "int": {"value": 1, "flipped": false, "opts": {"in": false, "out": true, "dtype": "<class 'int'>"}}
