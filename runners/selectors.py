@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
@@ -32,7 +32,9 @@ def runner_list(*, user) -> QuerySet[Runner]:
     runners = Runner.objects.select_related("owner").prefetch_related(
         Prefetch(
             "tasks",
-            queryset=Task.objects.filter(state__in=HELD_TASK_STATES).only("id", "node", "run_id", "state", "runner_id"),
+            queryset=Task.objects.filter(state__in=HELD_TASK_STATES)
+            .only("id", "node", "run_id", "state", "runner_id", "started")
+            .annotate(workflow_id=F("run__workflow_id")),
             to_attr="current_tasks",
         )
     )

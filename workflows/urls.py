@@ -19,7 +19,7 @@ urlpatterns = [
     path("workflow/status/<int:workflow_id>", run_apis.WorkflowStatusApi.as_view(), name="workflow-status"),
     path("workflow/runs/<int:workflow_id>", web_apis.WorkflowRunsApi.as_view(), name="workflow-runs"),
     # <path:>: node uniquenames are free text ("float.0.float", even slashes).
-    path("runs/<int:run_id>/logs/<path:node>", run_apis.TaskLogApi.as_view(), name="run-task-log"),
+    path("runs/<int:run_id>/logs/<path:node>", web_apis.TaskLogFollowApi.as_view(), name="run-task-log"),
     path("artifacts/<uuid:artifact_id>", run_apis.ArtifactDownloadApi.as_view(), name="artifact-download"),
     path("artifacts/<uuid:artifact_id>/provenance", run_apis.ArtifactProvenanceApi.as_view(), name="artifact-provenance"),
     path("queue/status", run_apis.QueueStatusApi.as_view(), name="queue-status"),

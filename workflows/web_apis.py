@@ -1,16 +1,19 @@
 """Endpoints the web app's pages need beyond the SPEC's: the workflow list with its latest revision
-and run, and the paginated runs of a workflow."""
+and run, the paginated runs of a workflow, and a task's log followed by byte offset."""
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows import selectors, web_selectors
+from workflows import run_selectors, selectors, web_selectors
 from workflows.apis import WorkflowOutputSerializer
+from workflows.models import FINAL_TASK_STATES
+from workflows.run_apis import TaskLogApi
 
 
 class LatestRevisionSerializer(serializers.Serializer):
@@ -120,3 +123,36 @@ class WorkflowRunsApi(APIView):
             for run in runs
         ]
         return paginator.get_paginated_response(RunListItemSerializer(items, many=True).data)
+
+
+class TaskLogFollowApi(TaskLogApi):
+    """A task's log, every attempt: text (default), or `{attempts: [...]}` with `Accept: application/json`.
+    With `?offset=<bytes>` (text only) the log from that byte on, to follow it while the task runs:
+    `X-Log-Next-Offset` is where to continue, `X-Log-Complete: 1` says the task is final and its log whole."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "offset", int, description="bytes of the followable text already read; start with 0"
+            ),
+        ],
+        responses={(200, "text/plain"): OpenApiTypes.STR, (200, "application/json"): TaskLogApi.OutputSerializer},
+    )
+    def get(self, request, run_id: int, node: str):
+        if "offset" not in request.query_params:
+            return super().get(request, run_id, node)
+        if request.accepted_renderer.format == "json":
+            raise ValidationError({"offset": ["offset follows the text form of the log; ask for text/plain"]})
+        offset = serializers.IntegerField(min_value=0).run_validation(request.query_params["offset"])
+        # The state before the logs: a task final at that point has sent its whole log.
+        task = run_selectors.task_by_node(user=request.user, run_id=run_id, node=node)
+        complete = task.state in FINAL_TASK_STATES
+        text = web_selectors.task_log_text(logs=run_selectors.task_logs(task=task))
+        if offset > len(text):
+            raise ValidationError({"offset": [f"offset {offset} is past the end of the log ({len(text)} bytes)"]})
+        if offset < len(text) and text[offset] & 0xC0 == 0x80:
+            raise ValidationError({"offset": [f"offset {offset} is inside a character: use X-Log-Next-Offset"]})
+        response = Response(text[offset:].decode("utf-8"))
+        response["X-Log-Next-Offset"] = str(len(text))
+        response["X-Log-Complete"] = "1" if complete else "0"
+        return response

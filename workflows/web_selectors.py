@@ -8,7 +8,7 @@ from collections import defaultdict
 from django.db.models import Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 
 from workflows import selectors
-from workflows.models import Run, Task, Workflow
+from workflows.models import Run, Task, TaskLog, Workflow
 
 
 def workflow_list_with_activity(*, user) -> list[Workflow]:
@@ -62,3 +62,26 @@ def run_state_counts(*, run_ids: list[int]) -> dict[int, dict[str, int]]:
     for run_id, state, n in rows:
         counts[run_id][state] = n
     return counts
+
+
+TRUNCATED_MARK = "[log truncated: the rest of this attempt was not stored]\n"
+
+
+def task_log_text(*, logs: list[TaskLog]) -> bytes:
+    """Every attempt's log as one text that only ever grows, so a reader may follow it by byte offset.
+
+    Unlike the plain log answer, nothing already sent changes later: no "(truncated)" in a header
+    written before the truncation, no newline added after a line still being written. A line break
+    goes before the next attempt's header only, and that attempt begins after the last one ended.
+    """
+    text = []
+    for log in logs:
+        if text and not text[-1].endswith("\n"):
+            text.append("\n")
+        text.append(f"----- attempt {log.attempt} -----\n")
+        if log.data:
+            text.append(log.data)
+        if log.truncated:
+            # Set in the update that stored the last kept bytes: the attempt's data grows no more.
+            text.append(("" if not log.data or log.data.endswith("\n") else "\n") + TRUNCATED_MARK)
+    return "".join(text).encode("utf-8")
