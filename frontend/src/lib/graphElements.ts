@@ -3,10 +3,10 @@
  * change the SAME object across polls. @xyflow/react and the memoised node component then skip those nodes:
  * a poll of a 5,000-node run re-renders only the nodes whose state changed.
  */
-import type { Edge, Node } from '@xyflow/react';
+import { Position, type Edge, type Node, type NodeHandle } from '@xyflow/react';
 import type { GraphModel, NodeModel } from './ncGraph';
 import type { PlanHighlight } from './planHighlight';
-import { NODE_WIDTH, nodeHeight } from './layout/nodeSize';
+import { HANDLE_SIZE, handleTop, NODE_WIDTH, nodeHeight } from './layout/nodeSize';
 import { stateWord } from './taskStates';
 
 /** What a node shows of its task. */
@@ -50,6 +50,24 @@ export function nodeRunView(status: StatusLike | undefined): NodeRunView | null 
     attempt: status.attempt,
   });
   return { state: status.state, word };
+}
+
+/**
+ * Where the node component draws its handles, given up front: an edge to a node outside the viewport
+ * (not rendered with onlyRenderVisibleElements, so never measured) is still drawn to the right terminal.
+ */
+export function nodeHandles(node: NodeModel): NodeHandle[] {
+  const half = HANDLE_SIZE / 2;
+  return [
+    ...node.inputs.map((t, i) => ({
+      id: t.name, type: 'target' as const, position: Position.Left,
+      x: -half, y: handleTop(i) - half, width: HANDLE_SIZE, height: HANDLE_SIZE,
+    })),
+    ...node.outputs.map((t, i) => ({
+      id: t.name, type: 'source' as const, position: Position.Right,
+      x: NODE_WIDTH - half, y: handleTop(i) - half, width: HANDLE_SIZE, height: HANDLE_SIZE,
+    })),
+  ];
 }
 
 interface CacheEntry {
@@ -98,6 +116,7 @@ export class GraphElementCache {
             // Known sizes: the canvas need not wait for a DOM measurement before drawing edges.
             initialWidth: width,
             initialHeight: height,
+            handles: nodeHandles(node),
           },
         };
       }

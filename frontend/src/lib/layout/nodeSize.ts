@@ -18,3 +18,6 @@ export function nodeHeight(inputs: number, outputs: number): number {
 export function handleTop(index: number): number {
   return NODE_HEADER_HEIGHT + index * NODE_ROW_HEIGHT + NODE_ROW_HEIGHT / 2;
 }
+
+/** Handles are squares of this side, centred on the node's left (inputs) and right (outputs) edge. */
+export const HANDLE_SIZE = 10;
