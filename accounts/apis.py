@@ -140,6 +140,10 @@ class LogoutApi(APIView):
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField(required=False, help_text="absent for the web app: it is in the cookie")
 
+    def get_authenticate_header(self, request):
+        # A refused token is a 401 as on token/refresh (DRF answers 403 without this header).
+        return 'Bearer realm="api"'
+
     @extend_schema(request=InputSerializer, parameters=[WEB_CLIENT_PARAM], responses={204: None})
     def post(self, request):
         data = self.InputSerializer(data=request.data if isinstance(request.data, dict) else {})

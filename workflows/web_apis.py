@@ -125,6 +125,13 @@ class WorkflowRunsApi(APIView):
         return paginator.get_paginated_response(RunListItemSerializer(items, many=True).data)
 
 
+def _offset(value) -> int:
+    try:
+        return serializers.IntegerField(min_value=0).run_validation(value)
+    except serializers.ValidationError as exc:
+        raise ValidationError({"offset": exc.detail}) from None
+
+
 class TaskLogFollowApi(TaskLogApi):
     """A task's log, every attempt: text (default), or `{attempts: [...]}` with `Accept: application/json`.
     With `?offset=<bytes>` (text only) the log from that byte on, to follow it while the task runs:
@@ -143,7 +150,7 @@ class TaskLogFollowApi(TaskLogApi):
             return super().get(request, run_id, node)
         if request.accepted_renderer.format == "json":
             raise ValidationError({"offset": ["offset follows the text form of the log; ask for text/plain"]})
-        offset = serializers.IntegerField(min_value=0).run_validation(request.query_params["offset"])
+        offset = _offset(request.query_params["offset"])
         # The state before the logs: a task final at that point has sent its whole log.
         task = run_selectors.task_by_node(user=request.user, run_id=run_id, node=node)
         complete = task.state in FINAL_TASK_STATES
