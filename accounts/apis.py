@@ -72,9 +72,9 @@ def _cookie_refused() -> Response:
 
 
 def _session_ended(detail: str) -> Response:
-    response = Response({"detail": detail, "code": "token_not_valid"}, status=status.HTTP_401_UNAUTHORIZED)
-    clear_refresh_cookie(response)
-    return response
+    # The cookie is left alone: the browser may already hold a newer one, rotated by a request of
+    # another tab that raced this one, and clearing it here would end that session too.
+    return Response({"detail": detail, "code": "token_not_valid"}, status=status.HTTP_401_UNAUTHORIZED)
 
 
 def _body_refresh(request) -> str | None:

@@ -204,8 +204,9 @@ def test_cookie_refresh_rotates_and_the_old_cookie_is_refused(web):
     refused = web_refresh(replay, **WEB)
     assert refused.status_code == 401
     assert "log in again" in refused.json()["detail"]
-    assert refused.cookies[COOKIE].value == ""
-    assert int(refused.cookies[COOKIE]["max-age"]) == 0
+    # Not cleared: in a browser the refused cookie may be an old one sent by a tab that raced a newer one.
+    assert COOKIE not in refused.cookies
+    assert web_refresh(web, **WEB).status_code == 200
 
 
 def test_cookie_refresh_needs_the_web_client_header(web):
@@ -258,7 +259,6 @@ def test_a_deactivated_or_deleted_user_cannot_refresh(web, alice):
     alice.save()
     response = web_refresh(web, **WEB)
     assert response.status_code == 401
-    assert response.cookies[COOKIE].value == ""
     refresh = APIClient().post("/api/v1/login", {"username": "bob", "password": PASSWORD}, format="json")
     assert refresh.status_code == 401  # bob does not exist
     make_user("carol")
