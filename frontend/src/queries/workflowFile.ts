@@ -22,7 +22,7 @@ export function useWorkflowFile(workflowId: string | undefined, options: { revis
       return { nc: await response.json(), revision: response.headers.get('X-Nodeworks-Revision') };
     },
     // A revision never changes; "latest" may, after a publish.
-    staleTime: revision ? Infinity : 10_000,
+    staleTime: revision || run ? Infinity : 10_000,
   });
 }
 
