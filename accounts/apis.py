@@ -101,7 +101,10 @@ class RefreshApi(TokenRefreshView):
     """`{refresh}` → a new `{access, refresh}`; the old refresh token is blacklisted (rotation).
     The web app sends an empty body with `X-Nodeworks-Client: web`: the cookie is used and rotated."""
 
-    @extend_schema(parameters=[WEB_CLIENT_PARAM], responses={200: AccessSerializer})
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField(required=False, help_text="required, except for the web app (the cookie)")
+
+    @extend_schema(request=InputSerializer, parameters=[WEB_CLIENT_PARAM], responses={200: AccessSerializer})
     def post(self, request, *args, **kwargs):
         if _body_refresh(request) is None:
             cookie = refresh_from_cookie(request)
