@@ -117,6 +117,9 @@ export class GraphElementCache {
             initialWidth: width,
             initialHeight: height,
             handles: nodeHandles(node),
+            // Declared as measured: the canvas then counts every node as initialised (fit view, minimap)
+            // without waiting for a DOM measurement that unrendered off-screen nodes never get.
+            measured: { width, height },
           },
         };
       }

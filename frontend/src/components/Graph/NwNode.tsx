@@ -46,9 +46,8 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
       </div>
       <div className={styles.rows} style={{ height: rows * NODE_ROW_HEIGHT }}>
         {node.inputs.map((t, i) => (
-          <div key={`in-${t.name}`} className={styles.input} style={{ top: i * NODE_ROW_HEIGHT }} title={t.dtype ? `${t.name}: ${t.dtype}` : t.name}>
+          <div key={`in-${t.name}`} className={styles.input} style={{ top: i * NODE_ROW_HEIGHT }} title={`${t.name}${t.dtype ? `: ${t.dtype}` : ''}${t.multiinput ? ' (takes several connections)' : ''}`}>
             {t.name}
-            {t.multiinput && <span className={styles.multi} aria-label="takes several connections"> ⋯</span>}
           </div>
         ))}
         {node.outputs.map((t, i) => (

@@ -1,5 +1,5 @@
 import '@xyflow/react/dist/style.css';
-import { memo, useCallback, useId, useMemo, useState, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 import {
   Background,
   Controls,
@@ -36,6 +36,8 @@ export interface WorkflowGraphProps {
 const nodeTypes: NodeTypes = { nwNode: NwNode };
 
 const proOptions = { hideAttribution: false };
+// includeHiddenNodes: fit by the declared sizes, since nodes outside the viewport are never rendered nor measured.
+const FIT_VIEW = { padding: 0.15, maxZoom: 1.2, minZoom: 0.02, includeHiddenNodes: true };
 
 function miniMapColour(node: GraphNode): string {
   return node.data.run ? stateStyle(node.data.run.state).colour : '#cbd5e1';
@@ -58,6 +60,14 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
   const [cache] = useState(() => new GraphElementCache());
   const nodes = useMemo(() => cache.buildNodes(model, statuses, plan ?? null, selectedId), [cache, model, statuses, plan, selectedId]);
   const edges = useMemo(() => cache.buildEdges(model, plan ?? null), [cache, model, plan]);
+  const flow = useReactFlow();
+
+  // Fit the whole graph whenever a new model arrives (the `fitView` prop waits for every node to be
+  // measured, which never happens for nodes left unrendered by onlyRenderVisibleElements).
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => void flow.fitView(FIT_VIEW));
+    return () => cancelAnimationFrame(frame);
+  }, [flow, model]);
 
   // Selection by click or by keyboard (Enter on a focused node) both arrive as 'select' changes.
   const onNodesChange = useCallback(
@@ -88,8 +98,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
         selectionKeyCode={null}
         deleteKeyCode={null}
         onlyRenderVisibleElements
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        fitViewOptions={FIT_VIEW}
         minZoom={0.02}
         maxZoom={2.5}
         proOptions={proOptions}

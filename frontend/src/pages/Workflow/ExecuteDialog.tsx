@@ -15,7 +15,7 @@ interface Field {
   kind: ValueKind;
 }
 
-function OverrideField({ field, text, onChange }: { field: Field; text: string; onChange: (text: string) => void }) {
+function OverrideField({ field, text, onChange, showId }: { field: Field; text: string; onChange: (text: string) => void; showId: boolean }) {
   const id = useId();
   const { terminal, kind } = field;
   const parsed = parseField(text, kind);
@@ -26,7 +26,7 @@ function OverrideField({ field, text, onChange }: { field: Field; text: string; 
     <div className={`${styles.field} ${changed ? styles.changed : ''}`}>
       <label htmlFor={id}>
         {label}
-        {terminal.node.name !== terminal.node.id && <span className="muted"> ({terminal.node.id})</span>}
+        {showId && <span className="muted"> ({terminal.node.id})</span>}
       </label>
       {kind === 'boolean' ? (
         <select id={id} value={text} onChange={(e) => onChange(e.target.value)} data-key={terminal.key}>
@@ -97,6 +97,12 @@ export function ExecuteDialog({ open, workflowId, revision, onClose, onStarted }
     }));
   }, [file.data]);
 
+  // Two nodes with one name ("Float", "Float") are told apart by their uniquename.
+  const repeatedNames = useMemo(() => {
+    const seen = new Map<string, Set<string>>();
+    for (const f of fields) seen.set(f.terminal.node.name, (seen.get(f.terminal.node.name) ?? new Set()).add(f.terminal.node.id));
+    return new Set([...seen].filter(([, ids]) => ids.size > 1).map(([name]) => name));
+  }, [fields]);
   const q = filter.trim().toLowerCase();
   const shown = (q ? fields.filter((f) => `${f.terminal.node.name} ${f.terminal.key}`.toLowerCase().includes(q)) : fields).slice(0, MAX_FIELDS);
   const textOf = (f: Field) => texts[f.terminal.key] ?? initialText(f.terminal.terminal.value, f.kind);
@@ -176,7 +182,7 @@ export function ExecuteDialog({ open, workflowId, revision, onClose, onStarted }
           {file.error && <Message>{errorMessage(file.error)}</Message>}
           {file.data && fields.length === 0 && <p className="muted">This revision has no input to override.</p>}
           {shown.map((f) => (
-            <OverrideField key={f.terminal.key} field={f} text={textOf(f)} onChange={(t) => setTexts((old) => ({ ...old, [f.terminal.key]: t }))} />
+            <OverrideField key={f.terminal.key} field={f} showId={repeatedNames.has(f.terminal.node.name)} text={textOf(f)} onChange={(t) => setTexts((old) => ({ ...old, [f.terminal.key]: t }))} />
           ))}
           {fields.length > shown.length && !q && <p className="muted">{(fields.length - shown.length).toString()} more: use the filter.</p>}
         </div>
