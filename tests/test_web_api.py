@@ -574,3 +574,16 @@ def test_runner_status_names_the_workflow_and_start_of_current_tasks(alice_clien
     assert current["node"] == "n0"
     assert current["state"] == "running"
     assert current["started"] is not None
+
+
+def test_a_revision_whose_author_was_deleted_keeps_its_workflow_listed(alice_client, admin_client):
+    workflow_id = published(alice_client)
+    response = admin_client.post(f"/api/v1/workflow/publish/{workflow_id}", {"workflow": chain_workflow(2)}, format="json")
+    assert response.status_code == 201
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.filter(username="root").delete()
+    (item,) = alice_client.get("/api/v1/workflow/").json()
+    assert item["id"] == workflow_id
+    assert item["latest_revision"]["sha"] == response.json()["revision"]
+    assert item["latest_revision"]["author"] is None
