@@ -37,7 +37,15 @@ const nodeTypes: NodeTypes = { nwNode: NwNode };
 
 const proOptions = { hideAttribution: false };
 // includeHiddenNodes: fit by the declared sizes, since nodes outside the viewport are never rendered nor measured.
-const FIT_VIEW = { padding: 0.15, maxZoom: 1.2, minZoom: 0.02, includeHiddenNodes: true };
+// The top padding keeps the search and plan panels off the first row of nodes.
+const FIT_VIEW = {
+  padding: { top: '64px', bottom: '24px', left: '48px', right: '48px' },
+  maxZoom: 1.2,
+  minZoom: 0.02,
+  includeHiddenNodes: true,
+} as const;
+/** Below this a minimap only hides part of a graph that fits on screen anyway. */
+const MINIMAP_MIN_NODES = 25;
 
 function miniMapColour(node: GraphNode): string {
   return node.data.run ? stateStyle(node.data.run.state).colour : '#cbd5e1';
@@ -105,7 +113,9 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
       >
         <Background gap={24} color="#e5e7eb" />
         <Controls showInteractive={false} position="bottom-left" />
-        <MiniMap<GraphNode> pannable zoomable nodeColor={miniMapColour} nodeStrokeWidth={0} position="bottom-right" ariaLabel="Overview of the graph" />
+        {model.nodes.length >= MINIMAP_MIN_NODES && (
+          <MiniMap<GraphNode> pannable zoomable nodeColor={miniMapColour} nodeStrokeWidth={0} position="bottom-right" ariaLabel="Overview of the graph" />
+        )}
         <Panel position="top-left">
           <NodeSearch model={model} onSelect={onSelect} />
         </Panel>
