@@ -8,6 +8,8 @@ export type AuthStatus = 'checking' | 'in' | 'out';
 export interface AuthValue {
   status: AuthStatus;
   username: string | null;
+  /** True once this tab logged out on purpose: the next page is a plain /login, not "log in to see X". */
+  loggedOut: boolean;
   login: (username: string, password: string) => Promise<void>;
   signup: (username: string, email: string, password: string) => Promise<void>;
   logout: () => Promise<void>;
@@ -19,6 +21,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<AuthStatus>(() => (tokens.get() ? 'in' : 'checking'));
   const [username, setUsername] = useState<string | null>(() => session.rememberedUsername());
+  const [loggedOut, setLoggedOut] = useState(false);
 
   useEffect(() => {
     const unsubscribe = onAccessChange((access) => {
@@ -37,14 +40,22 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const login = useCallback(async (name: string, password: string) => {
     await session.login(name, password);
     setUsername(name);
+    setLoggedOut(false);
   }, []);
   const signup = useCallback(async (name: string, email: string, password: string) => {
     await session.signup(name, email, password);
     setUsername(name);
+    setLoggedOut(false);
   }, []);
-  const logout = useCallback(() => session.logout(), []);
+  const logout = useCallback(async () => {
+    setLoggedOut(true);
+    await session.logout();
+  }, []);
 
-  const value = useMemo(() => ({ status, username, login, signup, logout }), [status, username, login, signup, logout]);
+  const value = useMemo(
+    () => ({ status, username, loggedOut, login, signup, logout }),
+    [status, username, loggedOut, login, signup, logout],
+  );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

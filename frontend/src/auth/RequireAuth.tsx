@@ -4,9 +4,10 @@ import { useAuth } from './AuthProvider';
 
 /** Pages behind login: a visitor without a session goes to /login and comes back here afterwards. */
 export function RequireAuth() {
-  const { status } = useAuth();
+  const { status, loggedOut } = useAuth();
   const location = useLocation();
   if (status === 'checking') return <Loading label="Checking your session" />;
+  if (status === 'out' && loggedOut) return <Navigate to="/login" replace />;
   if (status === 'out') {
     const back = location.pathname + location.search + location.hash;
     return <Navigate to={`/login${back !== '/' ? `?next=${encodeURIComponent(back)}` : ''}`} replace />;

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { NavLink, useNavigate } from 'react-router';
+import { NavLink } from 'react-router';
 import { useAuth } from '../../auth/AuthProvider';
 import styles from './NavBar.module.css';
 
@@ -12,13 +12,12 @@ const LINKS = [
 
 export function NavBar() {
   const { username, logout } = useAuth();
-  const navigate = useNavigate();
   const [leaving, setLeaving] = useState(false);
 
   async function onLogout() {
     setLeaving(true);
+    // Once the session ends, RequireAuth sends this tab to /login.
     await logout();
-    navigate('/login', { replace: true });
   }
 
   return (
