@@ -88,3 +88,25 @@ export async function apiCreateToken(baseURL: string, user: TestUser, name = 'e2
   const created = await post(baseURL, 'token', { name }, { Authorization: `Bearer ${access}` });
   return created.token as string;
 }
+
+async function tokenRequest(baseURL: string, token: string, pathName: string, body: unknown) {
+  return post(baseURL, pathName, body, { Authorization: `Token ${token}` });
+}
+
+/** Publishes a workflow object through the API; returns its id. */
+export async function apiPublish(
+  baseURL: string,
+  token: string,
+  name: string,
+  workflow: Record<string, unknown>,
+  requirements?: Record<string, unknown>,
+): Promise<number> {
+  const published = await tokenRequest(baseURL, token, 'workflow/publish', { name, workflow, ...(requirements ? { requirements } : {}) });
+  return published.id as number;
+}
+
+/** Starts a run of the latest revision; returns the run id. */
+export async function apiExecute(baseURL: string, token: string, workflowId: number, inputs: Record<string, unknown> = {}): Promise<number> {
+  const answer = await tokenRequest(baseURL, token, `workflow/execute/${workflowId}`, { inputs });
+  return answer.run.id as number;
+}

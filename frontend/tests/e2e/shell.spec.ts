@@ -2,7 +2,7 @@
  * The app's shell in a real chromium against the real server: accounts, tokens, the workflows list,
  * runners, queue, 404, and the session surviving a reload.
  */
-import { apiSignup, expect, newUser, screenshot, test, uniqueName } from './harness';
+import { apiExecute, apiPublish, apiSignup, expect, newUser, screenshot, test, uniqueName } from './harness';
 import { ncText, tinyWorkflow } from './fixtures/workflows';
 import { LoginPage, NavBar, QueuePage, RunnersPage, RunsPage, SignupPage, TokensPage, WorkflowsPage } from './pages';
 
@@ -161,8 +161,8 @@ test.describe('workflows', () => {
   });
 });
 
-test.describe('runners and queue', () => {
-  test('the runners page shows a started runner; the queue page its totals; shut a runner down', async ({ page, baseURL, startRunner }) => {
+test.describe('runners, queue and runs', () => {
+  test('queue groups waiting tasks and clears them; a started runner shows up, runs a workflow, is shut down', async ({ page, baseURL, startRunner }) => {
     const user = await apiSignup(baseURL!, newUser('fleet'));
     const login = new LoginPage(page);
     await login.goto();
@@ -176,33 +176,69 @@ test.describe('runners and queue', () => {
     const tokens = new TokensPage(page);
     await tokens.goto();
     const secret = await tokens.create('runner');
-    const runnerName = uniqueName('e2e-runner');
-    await startRunner({ token: secret, name: runnerName, executors: ['local', 'shell'], tags: ['e2e'] });
-
-    await runners.goto();
-    await runners.expectStatus(runnerName, 'online');
-    const row = runners.row(runnerName);
-    await expect(row).toContainText('e2e');
-    await expect(row).toContainText('local');
-    await expect(row).toContainText('shell');
-    await expect(row).toContainText('idle');
-    await expect(page).toHaveTitle('Runners · Nodeworks');
-    await screenshot(page, 'runners');
 
     const queue = new QueuePage(page);
-    await queue.goto();
-    await expect(queue.emptyState).toBeVisible();
-    expect(await queue.total('Queued')).toBe(0);
-    await expect(page).toHaveTitle('Queue · Nodeworks');
-    await screenshot(page, 'queue');
+    await test.step('tasks no runner can take wait in the queue, grouped by their tags; clear them', async () => {
+      await queue.goto();
+      await expect(queue.emptyState).toBeVisible();
+      const waiting = await apiPublish(baseURL!, secret, uniqueName('needs-gpu'), tinyWorkflow(), { tags: ['gpu-e2e'] });
+      await apiExecute(baseURL!, secret, waiting);
+      const row = queue.rows.filter({ hasText: 'gpu-e2e' });
+      await expect(row).toBeVisible();
+      await expect(row).toContainText('local');
+      expect(await queue.total('Queued')).toBeGreaterThan(0);
+      await expect(page).toHaveTitle('Queue · Nodeworks');
+      await screenshot(page, 'queue');
+      await queue.clear();
+      await expect(queue.outcome).toContainText(/Removed \d+ queued task/);
+      await expect(queue.emptyState).toBeVisible();
+      expect(await queue.total('Queued')).toBe(0);
+    });
 
-    await runners.goto();
-    await runners.shutdown(runnerName);
-    await expect(row.getByRole('button', { name: `Shut down ${runnerName}` })).toBeDisabled();
-    // Asked to stop and still in contact: draining. (An idle runner does not exit yet: it hears the
-    // request only in a heartbeat answer, and it heartbeats only while it holds leases.)
-    await runners.expectStatus(runnerName, 'draining', 5_000);
-    await screenshot(page, 'runners-shutdown');
+    const runnerName = uniqueName('e2e-runner');
+    await test.step('a started runner appears online with its tags and executors', async () => {
+      await startRunner({ token: secret, name: runnerName, executors: ['local', 'shell'], tags: ['e2e'] });
+      await runners.goto();
+      await runners.expectStatus(runnerName, 'online');
+      const row = runners.row(runnerName);
+      await expect(row).toContainText('e2e');
+      await expect(row).toContainText('local');
+      await expect(row).toContainText('shell');
+      await expect(page).toHaveTitle('Runners · Nodeworks');
+      await screenshot(page, 'runners');
+    });
+
+    await test.step('a run of a workflow shows in its runs list, live, until it succeeded', async () => {
+      const name = uniqueName('tiny');
+      const id = await apiPublish(baseURL!, secret, name, tinyWorkflow());
+      const runId = await apiExecute(baseURL!, secret, id);
+      const runs = new RunsPage(page);
+      await runs.goto(id);
+      await expect(runs.row(runId)).toBeVisible();
+      await runs.expectState(runId, 'succeeded');
+      await expect(runs.row(runId)).toContainText(user.username);
+      await expect(runs.row(runId)).toContainText('3 succeeded');
+      await expect(page).toHaveTitle(`Runs of ${name} · Nodeworks`);
+      await screenshot(page, 'runs');
+
+      // The workflows list shows the last run.
+      const workflows = new WorkflowsPage(page);
+      await workflows.goto();
+      await expect(workflows.row(name).locator('[data-state="succeeded"]')).toBeVisible();
+
+      await runs.goto(id);
+      await runs.open(runId);
+    });
+
+    await test.step('shut the runner down', async () => {
+      await runners.goto();
+      await runners.shutdown(runnerName);
+      await expect(runners.row(runnerName).getByRole('button', { name: `Shut down ${runnerName}` })).toBeDisabled();
+      // Asked to stop and still in contact: draining. (An idle runner does not exit yet: it hears the
+      // request only in a heartbeat answer, and it heartbeats only while it holds leases.)
+      await runners.expectStatus(runnerName, 'draining', 5_000);
+      await screenshot(page, 'runners-shutdown');
+    });
   });
 });
 
