@@ -2,7 +2,7 @@
 
 Only requests that say `X-Nodeworks-Client: web` use the cookie. That header is the CSRF defence: a
 cross-site form or <img> cannot set a custom header, and a cross-site fetch that does needs a CORS
-preflight, which this server grants only to the configured development origins. SameSite=Strict
+preflight, which this server refuses for this header (not in CORS_ALLOW_HEADERS; no credentials either). SameSite=Strict
 keeps the cookie off cross-site requests as a second wall. API clients keep the plain SPEC contract:
 the refresh token in the JSON body, no cookie involved.
 """

@@ -587,3 +587,21 @@ def test_a_revision_whose_author_was_deleted_keeps_its_workflow_listed(alice_cli
     assert item["id"] == workflow_id
     assert item["latest_revision"]["sha"] == response.json()["revision"]
     assert item["latest_revision"]["author"] is None
+
+
+def test_no_cross_origin_page_may_send_the_web_client_header(web):
+    """The header is the CSRF defence only if a page of another origin cannot send it: the CORS
+    preflight for it must not be granted, not even to the development origins CORS allows."""
+    for origin in ("http://127.0.0.1:5173", "https://evil.example"):
+        preflight = web.options(
+            "/api/v1/token/refresh",
+            HTTP_ORIGIN=origin,
+            HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+            HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-nodeworks-client, content-type",
+        )
+        allowed = preflight.headers.get("Access-Control-Allow-Headers", "").lower()
+        if origin.endswith(":5173"):  # CORS does answer the development origin, for other headers
+            assert preflight.headers.get("Access-Control-Allow-Origin") == origin
+            assert "authorization" in allowed
+        assert "x-nodeworks-client" not in allowed
+        assert preflight.headers.get("Access-Control-Allow-Credentials") != "true"
