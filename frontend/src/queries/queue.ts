@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { apiJson } from '../api/client';
+import { ApiError, apiFetch, apiJson } from '../api/client';
 
 export interface QueueGroup {
   tags: string[];
@@ -40,5 +40,25 @@ export function useCancelAll() {
   return useMutation({
     mutationFn: () => apiJson<{ cancelled: number[]; cleared: number }>('admin/cancel_all', { method: 'POST' }),
     onSuccess: () => queryClient.invalidateQueries(),
+  });
+}
+
+/**
+ * Whether the user may use the administrators' actions. OPTIONS runs the endpoint's permission check and
+ * nothing else (200 for admins, 403 for others), so the page asks the server instead of guessing.
+ */
+export function useIsAdmin() {
+  return useQuery({
+    queryKey: ['permissions', 'admin'],
+    queryFn: async () => {
+      try {
+        await apiFetch('admin/cancel_all', { method: 'OPTIONS' });
+        return true;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 403) return false;
+        throw error;
+      }
+    },
+    staleTime: 5 * 60_000,
   });
 }

@@ -4,9 +4,10 @@
  * that need a logged-in user or a token without clicking through the forms.
  */
 import { test as base, expect, type Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SCREENSHOT_DIR } from './paths';
+import { PYTHON, REPO_ROOT, SCREENSHOT_DIR } from './paths';
 import { startRunner, type RunningRunner, type StartRunnerOptions } from './runner';
 import { readServerState, type ServerState } from './server';
 
@@ -109,4 +110,17 @@ export async function apiPublish(
 export async function apiExecute(baseURL: string, token: string, workflowId: number, inputs: Record<string, unknown> = {}): Promise<number> {
   const answer = await tokenRequest(baseURL, token, `workflow/execute/${workflowId}`, { inputs });
   return answer.run.id as number;
+}
+
+/** Makes an existing user an administrator (is_staff), straight in the server's database. */
+export function makeStaff(username: string): void {
+  const server = readServerState();
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && key !== 'DATABASE_URL') env[key] = value;
+  }
+  env.NODEWORKS_DATA_DIR = server.dataDir;
+  const code = `from django.contrib.auth.models import User; assert User.objects.filter(username=${JSON.stringify(username)}).update(is_staff=True) == 1`;
+  const result = spawnSync(PYTHON, ['manage.py', 'shell', '-c', code], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`making ${username} staff failed:\n${result.stderr}`);
 }

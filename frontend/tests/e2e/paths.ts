@@ -9,8 +9,6 @@ export const VENV_BIN = path.join(REPO_ROOT, '.venv', 'bin');
 export const PYTHON = path.join(VENV_BIN, 'python');
 export const RESULTS_DIR = path.join(FRONTEND_DIR, 'test-results');
 export const SCREENSHOT_DIR = path.join(RESULTS_DIR, 'screenshots');
-/** Written by global setup, read by workers: the running server's address and temp dirs. */
-export const SERVER_STATE_FILE = path.join(RESULTS_DIR, 'e2e-server.json');
 export const CHROMIUM = process.env.NODEWORKS_E2E_CHROMIUM ?? '/usr/bin/chromium';
 
 /** A sample from the shared folder beside the repository (not part of the repo: may be missing). */

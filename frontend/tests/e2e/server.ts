@@ -8,7 +8,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FRONTEND_DIR, PYTHON, REPO_ROOT, RESULTS_DIR, SERVER_STATE_FILE, VENV_BIN } from './paths';
+import { FRONTEND_DIR, PYTHON, REPO_ROOT, VENV_BIN } from './paths';
+
+/** Global setup hands the server's state to the workers in this variable (they inherit its environment). */
+export const SERVER_STATE_ENV = 'NODEWORKS_E2E_SERVER';
 
 export interface ServerState {
   baseURL: string;
@@ -111,8 +114,6 @@ export async function startServer(): Promise<ServerState> {
   const runnerPidDir = path.join(dataDir, 'runner-pids');
   fs.mkdirSync(runnerPidDir);
   const state: ServerState = { baseURL, dataDir, pids: [gunicorn.pid!, qcluster.pid!], runnerPidDir, env: {} };
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  fs.writeFileSync(SERVER_STATE_FILE, JSON.stringify(state, null, 2));
   try {
     await waitForServer(baseURL, serverLog, gunicorn);
   } catch (error) {
@@ -122,11 +123,11 @@ export async function startServer(): Promise<ServerState> {
   return state;
 }
 
+// Not a file: two runs in one checkout (two terminals) must not read or delete each other's server.
 export function readServerState(): ServerState {
-  if (!fs.existsSync(SERVER_STATE_FILE)) {
-    throw new Error(`${SERVER_STATE_FILE} is missing: the specs run through playwright.config.ts's global setup`);
-  }
-  return JSON.parse(fs.readFileSync(SERVER_STATE_FILE, 'utf8')) as ServerState;
+  const json = process.env[SERVER_STATE_ENV];
+  if (!json) throw new Error(`${SERVER_STATE_ENV} is not set: the specs run through playwright.config.ts's global setup`);
+  return JSON.parse(json) as ServerState;
 }
 
 /** SIGTERM to each process group, SIGKILL to what is still alive after `graceMs`. */
@@ -168,5 +169,4 @@ export async function stopServer(state: ServerState): Promise<void> {
   } else {
     fs.rmSync(state.dataDir, { recursive: true, force: true });
   }
-  fs.rmSync(SERVER_STATE_FILE, { force: true });
 }

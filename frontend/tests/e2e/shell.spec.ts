@@ -2,7 +2,7 @@
  * The app's shell in a real chromium against the real server: accounts, tokens, the workflows list,
  * runners, queue, 404, and the session surviving a reload.
  */
-import { apiExecute, apiPublish, apiSignup, expect, newUser, screenshot, test, uniqueName } from './harness';
+import { apiCreateToken, apiExecute, apiPublish, apiSignup, expect, makeStaff, newUser, screenshot, test, uniqueName } from './harness';
 import { ncText, tinyWorkflow } from './fixtures/workflows';
 import { LoginPage, NavBar, QueuePage, RunnersPage, RunsPage, SignupPage, TokensPage, WorkflowsPage } from './pages';
 
@@ -188,6 +188,8 @@ test.describe('runners, queue and runs', () => {
       await expect(row).toContainText('local');
       expect(await queue.total('Queued')).toBeGreaterThan(0);
       await expect(page).toHaveTitle('Queue · Nodeworks');
+      // Not an administrator: no cancel-everything button.
+      await expect(page.getByTestId('admin-actions')).toHaveCount(0);
       await screenshot(page, 'queue');
       await queue.clear();
       await expect(queue.outcome).toContainText(/Removed \d+ queued task/);
@@ -240,6 +242,31 @@ test.describe('runners, queue and runs', () => {
       await screenshot(page, 'runners-shutdown');
     });
   });
+});
+
+test('an administrator cancels every run from the queue page, behind a confirmation', async ({ page, baseURL }) => {
+  const someone = await apiSignup(baseURL!, newUser('someone'));
+  const theirToken = await apiCreateToken(baseURL!, someone);
+  const waiting = await apiPublish(baseURL!, theirToken, uniqueName('stuck'), tinyWorkflow(), { tags: ['nobody-has-this'] });
+  await apiExecute(baseURL!, theirToken, waiting);
+
+  const admin = await apiSignup(baseURL!, newUser('admin'));
+  makeStaff(admin.username);
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.login(admin.username, admin.password);
+  const queue = new QueuePage(page);
+  await queue.goto();
+  // An administrator sees everyone's queue.
+  await expect(queue.rows.filter({ hasText: 'nobody-has-this' })).toBeVisible();
+  const section = page.getByTestId('admin-actions');
+  await section.getByRole('button', { name: 'Cancel every run and clear the queue' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('Every running run of every user is cancelled');
+  await screenshot(page, 'queue-admin-confirm');
+  await dialog.getByRole('button', { name: 'Cancel everything' }).click();
+  await expect(queue.outcome).toContainText(/Cancelled [1-9]\d* run/);
+  await expect(queue.emptyState).toBeVisible();
 });
 
 test('unknown routes show the 404 page inside the app', async ({ page, baseURL }) => {

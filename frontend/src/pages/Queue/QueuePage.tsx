@@ -8,7 +8,7 @@ import { Message } from '../../components/Message/Message';
 import { PageHeader } from '../../components/PageHeader/PageHeader';
 import { Time } from '../../components/Time/Time';
 import { useDocumentTitle } from '../../components/useDocumentTitle';
-import { useCancelAll, useClearQueue, useQueue, type QueueGroup } from '../../queries/queue';
+import { useCancelAll, useClearQueue, useIsAdmin, useQueue, type QueueGroup } from '../../queries/queue';
 import styles from './QueuePage.module.css';
 
 type Action = 'clear' | 'cancel-all';
@@ -18,6 +18,7 @@ export function QueuePage() {
   const queue = useQueue();
   const clear = useClearQueue();
   const cancelAll = useCancelAll();
+  const isAdmin = useIsAdmin().data === true;
   const [confirming, setConfirming] = useState<Action | null>(null);
   const [outcome, setOutcome] = useState<string | null>(null);
 
@@ -52,7 +53,7 @@ export function QueuePage() {
     <>
       <PageHeader
         title="Queue"
-        subtitle="Tasks waiting for a runner, grouped by the tags and executor they need."
+        subtitle={`Tasks waiting for a runner, grouped by the tags and executor they need${isAdmin ? ' (every user’s: you are an administrator)' : ''}.`}
         actions={
           <>
             <button type="button" className="danger" onClick={() => setConfirming('clear')} disabled={!totals?.queued}>
@@ -109,13 +110,15 @@ export function QueuePage() {
           </tbody>
         </table>
       )}
-      <section className={styles.admin} aria-labelledby="admin-actions">
-        <h2 id="admin-actions">Administrator actions</h2>
-        <p className="muted">Only administrators may do this; for anyone else the server refuses.</p>
-        <button type="button" className="danger" onClick={() => setConfirming('cancel-all')}>
-          Cancel every run and clear the queue
-        </button>
-      </section>
+      {isAdmin && (
+        <section className={styles.admin} aria-labelledby="admin-actions" data-testid="admin-actions">
+          <h2 id="admin-actions">Administrator actions</h2>
+          <p className="muted">These act on every user&apos;s runs, not only yours.</p>
+          <button type="button" className="danger" onClick={() => setConfirming('cancel-all')}>
+            Cancel every run and clear the queue
+          </button>
+        </section>
+      )}
       <ConfirmDialog
         open={confirming !== null}
         title={confirming === 'cancel-all' ? 'Cancel every run?' : 'Clear the queued tasks?'}
