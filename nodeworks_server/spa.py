@@ -10,10 +10,11 @@ import re
 from html import escape
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotFound
+from django.http import FileResponse, HttpResponse, HttpResponseNotFound
 from django.views.decorators.http import require_safe
 
 NOT_BUILT_STATUS = 503
+IMMUTABLE = "max-age=315360000, public, immutable"  # as WhiteNoise sends for hashed files
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en">
@@ -66,5 +67,17 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
-def missing_asset(request, *args, **kwargs):
-    return HttpResponseNotFound(b"no such file in the built web app\n", content_type="text/plain; charset=utf-8")
+@require_safe
+def late_asset(request, name: str):
+    """An asset WhiteNoise did not index: one a rebuild added after this process started.
+
+    In production WhiteNoise lists the files once, at start, while index.html is read on every
+    request, so after a rebuild the new page names assets only the disk knows. Missing ones (an old
+    tab asking for the last build's script) are a plain 404, not index.html served as JavaScript."""
+    assets = (settings.FRONTEND_DIST / "assets").resolve()
+    path = (assets / name).resolve()
+    if not path.is_relative_to(assets) or not path.is_file():
+        return HttpResponseNotFound(b"no such file in the built web app\n", content_type="text/plain; charset=utf-8")
+    response = FileResponse(path.open("rb"))
+    response["Cache-Control"] = IMMUTABLE
+    return response

@@ -26,7 +26,7 @@ urlpatterns = [
     # one exists), never an HTML page.
     re_path(r"^api(?:/.*)?$", api_errors.api_not_found, name=api_errors.NOT_FOUND_URL_NAME),
     path("admin/", admin.site.urls),
-    re_path(r"^assets/", spa.missing_asset),
+    re_path(r"^assets/(?P<name>.*)$", spa.late_asset),
     # Last: every other path is a page of the web app, routed in the browser.
     re_path(spa.page_path_pattern(), spa.app_page, name="web-app"),
 ]

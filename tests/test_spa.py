@@ -87,6 +87,21 @@ def test_a_missing_asset_is_a_404_not_the_page(dist):
     response = Client().get("/assets/index-OLD.js")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/plain")
+    for sneaky in ("/assets/..%2Findex.html", "/assets/%2E%2E/index.html", "/assets/", "/assets/nested/../../index.html"):
+        assert Client().get(sneaky).status_code == 404, sneaky
+
+
+def test_assets_of_a_rebuild_after_start_are_served(dist):
+    """WhiteNoise (without autorefresh, as in production) indexed the files at start; index.html is
+    read per request, so a rebuild's page names assets only the disk knows: those are served too."""
+    client = Client()
+    assert client.get("/assets/index-B3x_9aQe.js").status_code == 200  # WhiteNoise now set up
+    (dist / "assets" / "index-N3w_b1ld.js").write_bytes(b"// the rebuild\n")
+    response = client.get("/assets/index-N3w_b1ld.js")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"// the rebuild\n"
+    assert "immutable" in response["Cache-Control"]
+    assert response["Content-Type"].startswith("text/javascript")
 
 
 def test_api_admin_and_static_are_untouched(dist, admin_user_client):
@@ -198,6 +213,9 @@ def test_gunicorn_in_production_mode_serves_the_app(tmp_path, built):
             assert status == 200
             assert body == ASSET
             assert "immutable" in headers["Cache-Control"]
+            (dist / "assets" / "index-N3w_b1ld.js").write_bytes(b"// rebuilt while running\n")
+            status, headers, body = fetch(base + "/assets/index-N3w_b1ld.js")
+            assert (status, body) == (200, b"// rebuilt while running\n")
         else:
             assert status == 503
             assert b"scripts/build-frontend.sh" in body
