@@ -1,5 +1,5 @@
 import '@xyflow/react/dist/style.css';
-import { memo, useCallback, useEffect, useId, useMemo, useState, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import {
   Background,
   Controls,
@@ -72,10 +72,39 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
 
   // Fit the whole graph whenever a new model arrives (the `fitView` prop waits for every node to be
   // measured, which never happens for nodes left unrendered by onlyRenderVisibleElements).
+  const userMoved = useRef(false);
   useEffect(() => {
+    userMoved.current = false;
     const frame = requestAnimationFrame(() => void flow.fitView(FIT_VIEW));
     return () => cancelAnimationFrame(frame);
   }, [flow, model]);
+
+  // When the canvas changes size (the side panel opens or closes, the window is resized) the whole graph
+  // is fitted again, unless the user has panned or zoomed to a place of their own.
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let frame = 0;
+    const observer = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        if (!userMoved.current) void flow.fitView(FIT_VIEW);
+      });
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      cancelAnimationFrame(frame);
+    };
+  }, [flow]);
+  // onMove, not onMoveStart: a plain click on a node starts a (motionless) gesture too.
+  const onMove = useCallback((event: MouseEvent | TouchEvent | null) => {
+    if (event) userMoved.current = true; // null: a programmatic move (fit view)
+  }, []);
+  const onFound = useCallback(() => {
+    userMoved.current = true;
+  }, []);
 
   // Selection by click or by keyboard (Enter on a focused node) both arrive as 'select' changes.
   const onNodesChange = useCallback(
@@ -90,13 +119,14 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
   );
 
   return (
-    <div className={styles.canvas} role="region" aria-label={label ?? 'Workflow graph'} data-testid="workflow-graph">
+    <div ref={box} className={styles.canvas} role="region" aria-label={label ?? 'Workflow graph'} data-testid="workflow-graph">
       <ReactFlow<GraphNode>
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onPaneClick={() => onSelect(null)}
+        onMove={onMove}
         nodesDraggable={false}
         nodesConnectable={false}
         edgesFocusable={false}
@@ -117,7 +147,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
           <MiniMap<GraphNode> pannable zoomable nodeColor={miniMapColour} nodeStrokeWidth={0} position="bottom-right" ariaLabel="Overview of the graph" />
         )}
         <Panel position="top-left">
-          <NodeSearch model={model} onSelect={onSelect} />
+          <NodeSearch model={model} onSelect={onSelect} onFound={onFound} />
         </Panel>
         {toolbar && <Panel position="top-right">{toolbar}</Panel>}
       </ReactFlow>
@@ -127,7 +157,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
 });
 
 /** Find a node by name (or uniquename), select it and zoom to it. */
-function NodeSearch({ model, onSelect }: { model: GraphModel; onSelect: (id: string | null) => void }) {
+function NodeSearch({ model, onSelect, onFound }: { model: GraphModel; onSelect: (id: string | null) => void; onFound: () => void }) {
   const flow = useReactFlow();
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string | null>(null);
@@ -147,6 +177,7 @@ function NodeSearch({ model, onSelect }: { model: GraphModel; onSelect: (id: str
       return;
     }
     setMessage(null);
+    onFound();
     onSelect(node.id);
     void flow.setCenter(node.pos.x + NODE_WIDTH / 2, node.pos.y + nodeHeight(node.inputs.length, node.outputs.length) / 2, {
       zoom: Math.max(flow.getZoom(), 1.1),

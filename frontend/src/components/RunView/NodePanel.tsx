@@ -5,7 +5,7 @@ import { isFinalRunState } from '../../lib/taskStates';
 import { summarizeValue } from '../../lib/valueSummary';
 import { explainWaiting } from '../../lib/waiting';
 import type { NodeStatus } from '../../queries/status';
-import { useCancelRun, useCancelTask } from '../../queries/workflowFile';
+import { useCancelRun, useCancelTask, useWorkflowFile } from '../../queries/workflowFile';
 import { formatDuration, secondsBetween } from '../format';
 import { StateBadge } from '../StateBadge/StateBadge';
 import { Time } from '../Time/Time';
@@ -45,6 +45,19 @@ function Value({ value }: { value: unknown }) {
   );
 }
 
+/** An unconnected input: the run's value, and the saved one beside it when the run overrode it. */
+function InputValue({ saved, run }: { saved: unknown; run: { found: boolean; value: unknown } }) {
+  if (!run.found || JSON.stringify(run.value) === JSON.stringify(saved ?? null)) return <Value value={saved} />;
+  return (
+    <span className={styles.value}>
+      <Value value={run.value} />
+      <span className={styles.valueDetail}>
+        overridden for this run (saved: {summarizeValue(saved).text})
+      </span>
+    </span>
+  );
+}
+
 const CANCELLABLE = new Set(['pending', 'queued', 'leased', 'running']);
 
 /** Everything about one node of a run: state, times, values, error, the live log, artifacts, and why it waits. */
@@ -63,7 +76,27 @@ export function NodePanel({ workflowId, model, node, run, status, onClose }: Nod
     sources.set(e.targetHandle, list);
   }
   const outputs = status?.outputs ?? null;
+  // The run's own input values (its overrides included) come from the run's sheet, not from the revision.
+  const sheet = useWorkflowFile(workflowId, { run: run ? String(run.id) : null });
+  const runInput = (terminal: string): { found: boolean; value: unknown } => {
+    const nc = run && sheet.data ? (sheet.data.nc as Record<string, { terminals?: Record<string, { value?: unknown }> }>) : null;
+    const t = nc?.[node.id]?.terminals?.[terminal];
+    return t ? { found: true, value: t.value ?? null } : { found: false, value: undefined };
+  };
   const started = !!status?.started || (status && !['pending', 'queued'].includes(status.state));
+
+  const logSection = status && run && (
+    <section className={styles.section}>
+      <h3>Log</h3>
+      {started ? (
+        <LogView runId={run.id} node={node.id} stateKey={`${status.state}:${String(status.attempt)}`} />
+      ) : (
+        <p className="muted">No log yet: the task has not started.</p>
+      )}
+    </section>
+  );
+  // A failed task's log explains its error: shown right under it; otherwise it comes last.
+  const logFirst = status?.state === 'failed';
 
   return (
     <aside className={styles.panel} aria-labelledby="node-panel-title" data-testid="node-panel">
@@ -143,6 +176,8 @@ export function NodePanel({ workflowId, model, node, run, status, onClose }: Nod
         </section>
       )}
 
+      {logFirst && logSection}
+
       <section className={styles.section}>
         <h3>Inputs</h3>
         {node.inputs.length === 0 ? (
@@ -153,7 +188,13 @@ export function NodePanel({ workflowId, model, node, run, status, onClose }: Nod
               {node.inputs.map((t) => (
                 <tr key={t.name}>
                   <th scope="row">{t.name}</th>
-                  <td>{sources.has(t.name) ? <span className="muted">from {sources.get(t.name)!.join(', ')}</span> : <Value value={t.value} />}</td>
+                  <td>
+                    {sources.has(t.name) ? (
+                      <span className="muted">from {sources.get(t.name)!.join(', ')}</span>
+                    ) : (
+                      <InputValue saved={t.value} run={runInput(t.name)} />
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -188,16 +229,7 @@ export function NodePanel({ workflowId, model, node, run, status, onClose }: Nod
         </section>
       )}
 
-      {status && run && (
-        <section className={styles.section}>
-          <h3>Log</h3>
-          {started ? (
-            <LogView runId={run.id} node={node.id} stateKey={`${status.state}:${String(status.attempt)}`} />
-          ) : (
-            <p className="muted">No log yet: the task has not started.</p>
-          )}
-        </section>
-      )}
+      {!logFirst && logSection}
     </aside>
   );
 }
