@@ -23,7 +23,8 @@ export default defineConfig({
   },
   test: {
     globals: true,
-    environment: 'happy-dom',
+    // Pure modules run in node (fast); a component test opts in with a `// @vitest-environment happy-dom` line.
+    environment: 'node',
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
   },

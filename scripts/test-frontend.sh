@@ -10,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+started=$SECONDS
+# Each step's heading says how long the run has taken so far (the budget is a few minutes).
+step() { echo "==> web app: $* (at $((SECONDS - started)) s)"; }
 strict=false
 [ "${CI:-}" = true ] && strict=true
 
@@ -25,21 +28,21 @@ fi
 cd frontend
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if $strict || [ "$want" != "$(cat node_modules/.nodeworks-lock-hash 2>/dev/null || true)" ]; then
-    echo "==> web app: npm ci"
+    step "npm ci"
     npm ci --no-audit --no-fund --loglevel=error
     echo "$want" > node_modules/.nodeworks-lock-hash
 fi
 
-echo "==> web app: eslint"
-npx --no-install eslint . --max-warnings=0
+step eslint
+npx --no-install eslint . --max-warnings=0 --cache --cache-location node_modules/.cache/eslint/
 
-echo "==> web app: tsc --noEmit"
+step "tsc --noEmit"
 npm run --silent typecheck
 
-echo "==> web app: vitest"
+step vitest
 npx --no-install vitest run
 
-echo "==> web app: build"
+step build
 "$repo/scripts/build-frontend.sh"
 
 chromium=/usr/bin/chromium
@@ -66,5 +69,6 @@ if [ ! -x "$repo/.venv/bin/python" ]; then
     (cd "$repo" && source scripts/ensure-venv.sh && ensure_venv)
 fi
 
-echo "==> web app: browser specs (playwright + $chromium)"
+step "browser specs (playwright + $chromium)"
 NODEWORKS_E2E_CHROMIUM="$chromium" npx --no-install playwright test -c tests/e2e/playwright.config.ts "$@"
+echo "==> web app: all checks passed in $((SECONDS - started)) s"
