@@ -54,16 +54,26 @@ describe('apiFetch', () => {
     expect(tokens.get()).toBe(renewed);
   });
 
-  it('a 401 whose refresh is refused ends the session and throws the 401', async () => {
+  it('a 401 whose refresh is refused (twice: not a rotation race) ends the session and throws the 401', async () => {
     tokens.set(jwt(900));
     fetchMock
       .mockResolvedValueOnce(json(401, { detail: 'Given token not valid' }))
+      .mockResolvedValueOnce(json(401, { detail: 'Token is blacklisted' }))
       .mockResolvedValueOnce(json(401, { detail: 'Token is blacklisted' }));
     const error = await apiJson('workflow/').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).status).toBe(401);
     expect(tokens.get()).toBeNull();
-    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(fetchMock).toHaveBeenCalledTimes(3);
+  });
+
+  it('a refresh refused because another tab just rotated the cookie succeeds on the second try', async () => {
+    const renewed = jwt(900) + 'z';
+    fetchMock
+      .mockResolvedValueOnce(json(401, { detail: 'Token is blacklisted' }))
+      .mockResolvedValueOnce(json(200, { access: renewed }));
+    expect(await tokens.refresh()).toBe(renewed);
+    expect(fetchMock.mock.calls.map(([url]) => url)).toEqual(['/api/v1/token/refresh', '/api/v1/token/refresh']);
   });
 
   it('retries a 401 only once', async () => {

@@ -21,10 +21,12 @@ export function apiUrl(path: string): string {
   return API_BASE + path;
 }
 
-async function refreshWithCookie(): Promise<string> {
-  let response: Response;
+/** Tabs share the cookie: after another tab's rotation, wait this long and try once more before giving up. */
+export const ROTATION_RETRY_MS = 400;
+
+async function postRefresh(): Promise<Response> {
   try {
-    response = await fetch(apiUrl('token/refresh'), {
+    return await fetch(apiUrl('token/refresh'), {
       method: 'POST',
       credentials: 'same-origin',
       headers: { ...WEB_CLIENT_HEADER, 'Content-Type': 'application/json' },
@@ -32,6 +34,16 @@ async function refreshWithCookie(): Promise<string> {
     });
   } catch {
     throw new TransientRefreshError();
+  }
+}
+
+async function refreshWithCookie(): Promise<string> {
+  let response = await postRefresh();
+  if (response.status === 401) {
+    // Two tabs refreshing at once: one rotates the token, the other presented the old one and is refused,
+    // but by now the browser holds the rotated cookie. One more try tells that apart from a real logout.
+    await new Promise((resolve) => setTimeout(resolve, ROTATION_RETRY_MS));
+    response = await postRefresh();
   }
   if (response.status >= 500 || response.status === 429) throw new TransientRefreshError();
   if (!response.ok) throw await apiErrorFrom(response);
