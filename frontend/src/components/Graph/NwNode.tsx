@@ -1,10 +1,15 @@
 import { memo } from 'react';
-import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { Handle, Position, useStore, type NodeProps, type ReactFlowState } from '@xyflow/react';
 import type { GraphNode } from '../../lib/graphElements';
 import { HANDLE_SIZE, handleTop, NODE_ROW_HEIGHT, NODE_WIDTH, nodeHeight } from '../../lib/layout/nodeSize';
 import { stateStyle } from '../../lib/taskStates';
 import { StateIcon } from '../StateBadge/StateIcon';
 import styles from './Graph.module.css';
+
+/** Below this zoom the labels are unreadable anyway: a node draws a coloured box with its name only. */
+export const LOW_DETAIL_ZOOM = 0.45;
+// A boolean selector: a node re-renders only when the zoom crosses the threshold, not on every zoom frame.
+const lowDetailSelector = (state: ReactFlowState) => state.transform[2] < LOW_DETAIL_ZOOM;
 
 /**
  * One Nodeworks node: name and library path, its terminals as named handles (inputs left, outputs right,
@@ -14,6 +19,7 @@ import styles from './Graph.module.css';
 export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNode>) {
   const { node, run, level, critical, dimmed } = data;
   const look = run ? stateStyle(run.state) : null;
+  const lowDetail = useStore(lowDetailSelector);
   const rows = Math.max(node.inputs.length, node.outputs.length, 1);
   const className = [
     styles.node,
@@ -35,6 +41,13 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
       data-node={node.id}
       data-state={run?.state ?? 'none'}
     >
+      {lowDetail ? (
+        <div className={styles.lowDetail} style={look ? { background: look.tint, color: look.text } : undefined}>
+          <span className={styles.lowDetailName}>{node.name}</span>
+          {run && <span className={styles.lowDetailWord}>{run.word}</span>}
+        </div>
+      ) : (
+      <>
       <div className={styles.header} style={look ? { boxShadow: `inset 4px 0 0 ${look.colour}` } : undefined}>
         <div className={styles.name} title={node.name}>
           {node.name}
@@ -68,6 +81,8 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
           <span className={styles.noRun}>not run</span>
         )}
       </div>
+      </>
+      )}
       {node.inputs.map((t, i) => (
         <Handle
           key={`h-in-${t.name}`}

@@ -44,6 +44,12 @@ const FIT_VIEW = {
   minZoom: 0.02,
   includeHiddenNodes: true,
 } as const;
+/**
+ * A big graph opens at a zoom where a few hundred nodes show, not all of them at once: drawing thousands
+ * of nodes is what makes opening and panning slow. The minimap and the zoom-out control show the rest.
+ */
+const BIG_GRAPH_NODES = 300;
+const FIT_VIEW_BIG = { ...FIT_VIEW, minZoom: 0.3 } as const;
 /** Below this a minimap only hides part of a graph that fits on screen anyway. */
 const MINIMAP_MIN_NODES = 25;
 
@@ -75,9 +81,10 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
   const userMoved = useRef(false);
   useEffect(() => {
     userMoved.current = false;
-    const frame = requestAnimationFrame(() => void flow.fitView(FIT_VIEW));
+    const frame = requestAnimationFrame(() => void flow.fitView(model.nodes.length > BIG_GRAPH_NODES ? FIT_VIEW_BIG : FIT_VIEW));
     return () => cancelAnimationFrame(frame);
   }, [flow, model]);
+  const big = model.nodes.length > BIG_GRAPH_NODES;
 
   // When the canvas changes size (the side panel opens or closes, the window is resized) the whole graph
   // is fitted again, unless the user has panned or zoomed to a place of their own.
@@ -89,7 +96,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
     const observer = new ResizeObserver(() => {
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(() => {
-        if (!userMoved.current) void flow.fitView(FIT_VIEW);
+        if (!userMoved.current) void flow.fitView(big ? FIT_VIEW_BIG : FIT_VIEW);
       });
     });
     observer.observe(el);
@@ -97,7 +104,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
       observer.disconnect();
       cancelAnimationFrame(frame);
     };
-  }, [flow]);
+  }, [flow, big]);
   // onMove, not onMoveStart: a plain click on a node starts a (motionless) gesture too.
   const onMove = useCallback((event: MouseEvent | TouchEvent | null) => {
     if (event) userMoved.current = true; // null: a programmatic move (fit view)
