@@ -282,3 +282,32 @@ test('unknown routes show the 404 page inside the app', async ({ page, baseURL }
   await page.goBack();
   await screenshot(page, 'not-found');
 });
+
+test('the keyboard reaches everything, with a visible focus ring', async ({ page, baseURL }) => {
+  const user = await apiSignup(baseURL!, newUser('keys'));
+  const login = new LoginPage(page);
+  await login.goto();
+  // The username field has focus on arrival; type, tab, type, Enter.
+  await page.keyboard.type(user.username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(user.password);
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Workflows', level: 1 })).toBeVisible();
+
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to content' });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeVisible();
+  // Tab through the brand to the navigation, and follow a link with Enter.
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  const runnersLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runners' });
+  await expect(runnersLink).toBeFocused();
+  const outline = await runnersLink.evaluate((element) => getComputedStyle(element).outlineStyle);
+  expect(outline).not.toBe('none');
+  await screenshot(page, 'keyboard-focus');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Runners', level: 1 })).toBeVisible();
+  await expect(runnersLink).toHaveAttribute('aria-current', 'page');
+});
