@@ -1,7 +1,7 @@
 /**
- * A node that fails: a shell command printing to stderr then exiting 3. The graph shows it failed and
+ * Tasks that do not succeed. A node that fails: a shell command printing to stderr then exiting 3. The graph shows it failed and
  * its dependant upstream-failed (independent branches still succeed), and the side panel shows the error
- * and the log.
+ * and the log. Tasks no runner can take: the panel says why they wait, one task and then the run are cancelled.
  */
 import { apiCreateToken, apiSignup, expect, newUser, screenshot, test, uniqueName } from './harness';
 import { LoginPage, WorkflowsPage } from './pages';
@@ -103,4 +103,54 @@ test('a failing node shows its error and its log', async ({ page, baseURL, start
   await expect(run.panelLog).toContainText('mesh file not found: case.msh');
   await expect(run.timeline).toContainText('never started');
   await screenshot(page, 'failing-run-page');
+});
+
+function gpuFloat(uniquename: string, pos: [number, number]) {
+  return {
+    type: 'Node',
+    name: `GPU ${uniquename}`,
+    uniquename,
+    pos,
+    path: ['types', 'Float'],
+    terminals: { float: terminal({ out: true, dtype: "<class 'float'>" }, 2.5) },
+    tunnel: false,
+    forcerun: false,
+    hidden: false,
+    customState: null,
+    layer: 0,
+    requirements: { tags: ['gpu'] },
+  };
+}
+
+test('a task no runner can take says why it waits; cancel one task, then the run', async ({ page, baseURL }) => {
+  const user = await apiSignup(baseURL!, newUser('waiting'));
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.login(user.username, user.password);
+  const workflows = new WorkflowsPage(page);
+  const name = uniqueName('needs-gpu');
+  await workflows.goto();
+  await workflows.upload({ file: { name: `${name}.nc`, text: JSON.stringify({ a: gpuFloat('a', [0, 0]), b: gpuFloat('b', [0, 200]) }) }, name });
+  await workflows.open(name);
+
+  const wf = new WorkflowPage(page);
+  await wf.expectLoaded();
+  await wf.execute();
+  await wf.expectNodeState('a', 'queued');
+  await wf.select('b');
+  await expect(wf.panel.getByText('Why is it waiting?')).toBeVisible();
+  await expect(wf.panel).toContainText('No runner can take it');
+  await expect(wf.panel).toContainText('gpu');
+  await screenshot(page, 'waiting-node-panel');
+
+  await wf.select('a');
+  await wf.panel.getByRole('button', { name: 'Cancel task' }).click();
+  await wf.expectNodeState('a', 'cancelled', 15_000);
+  await wf.expectNodeState('b', 'queued');
+  await wf.expectRunState('running');
+
+  await wf.panel.getByRole('button', { name: 'Cancel run' }).click();
+  await wf.expectRunState('cancelled', 15_000);
+  await wf.expectNodeState('b', 'cancelled', 15_000);
+  await expect(wf.panel.getByRole('button', { name: 'Cancel run' })).toHaveCount(0);
 });
