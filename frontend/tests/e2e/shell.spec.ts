@@ -310,4 +310,9 @@ test('the keyboard reaches everything, with a visible focus ring', async ({ page
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { name: 'Runners', level: 1 })).toBeVisible();
   await expect(runnersLink).toHaveAttribute('aria-current', 'page');
+
+  // A phone-sized window keeps "Log out" on screen.
+  await page.setViewportSize({ width: 400, height: 800 });
+  await expect(new NavBar(page).logoutButton).toBeInViewport();
+  await screenshot(page, 'narrow-runners');
 });
