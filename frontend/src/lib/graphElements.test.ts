@@ -17,7 +17,7 @@ describe('GraphElementCache', () => {
     const second = cache.buildNodes(model, { counter: { state: 'queued' }, one: { state: 'succeeded' } }, null, null);
     expect(second[0]).toBe(first[0]);
     expect(second[1]).not.toBe(first[1]);
-    expect(second[1].data.run).toEqual({ state: 'succeeded', word: 'succeeded' });
+    expect(second[1].data.run).toEqual({ state: 'succeeded', word: 'succeeded', hint: null });
     const third = cache.buildNodes(model, { counter: { state: 'queued' }, one: { state: 'succeeded' } }, null, 'counter');
     expect(third[0]).not.toBe(second[0]);
     expect(third[0].selected).toBe(true);
@@ -65,5 +65,9 @@ describe('nodeRunView', () => {
       'succeeded in 0.8 s',
     );
     expect(nodeRunView(undefined)).toBeNull();
+    expect(nodeRunView({ state: 'queued', waiting: { reason: 'no_runner', detail: 'no runner has tags [gpu]' } })?.hint).toBe(
+      'no runner has tags [gpu]',
+    );
+    expect(nodeRunView({ state: 'failed', error: 'boom\ntraceback' })?.hint).toBe('boom');
   });
 });

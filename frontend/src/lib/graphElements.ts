@@ -13,6 +13,8 @@ import { stateWord } from './taskStates';
 export interface NodeRunView {
   state: string;
   word: string;
+  /** Shown on hover: why a task waits, or the first line of its error. */
+  hint: string | null;
 }
 
 export interface GraphNodeData extends Record<string, unknown> {
@@ -33,6 +35,8 @@ export interface StatusLike {
   runner?: string | null;
   started?: string | null;
   finished?: string | null;
+  waiting?: { reason: string; detail: string } | null;
+  error?: string | null;
 }
 
 function seconds(from?: string | null, to?: string | null): number | null {
@@ -49,7 +53,8 @@ export function nodeRunView(status: StatusLike | undefined): NodeRunView | null 
     seconds: status.state === 'succeeded' ? seconds(status.started, status.finished) : null,
     attempt: status.attempt,
   });
-  return { state: status.state, word };
+  const hint = status.waiting?.detail ?? (status.error ? status.error.split('\n', 1)[0].slice(0, 200) : null);
+  return { state: status.state, word, hint };
 }
 
 /**
@@ -95,7 +100,7 @@ export class GraphElementCache {
       const critical = !!plan?.critical.has(node.id);
       const dimmed = !!plan && !critical;
       const selected = node.id === selectedId;
-      const key = `${run?.state ?? ''}\u0000${run?.word ?? ''}\u0000${String(level)}\u0000${String(critical)}\u0000${String(dimmed)}\u0000${String(selected)}\u0000${String(node.pos?.x)},${String(node.pos?.y)}`;
+      const key = `${run?.state ?? ''}\u0000${run?.word ?? ''}\u0000${run?.hint ?? ''}\u0000${String(level)}\u0000${String(critical)}\u0000${String(dimmed)}\u0000${String(selected)}\u0000${String(node.pos?.x)},${String(node.pos?.y)}`;
       const old = this.nodes.get(node.id);
       let entry: CacheEntry;
       if (old && old.model === node && old.key === key) entry = old;
