@@ -13,6 +13,8 @@ export interface LastRunSummary {
   state: string;
   created: string;
   finished: string | null;
+  /** Present once the estimates work lands; shown only when given. */
+  estimated_finish?: string | null;
 }
 
 export interface WorkflowListItem {

@@ -123,6 +123,12 @@ function WorkflowRow({ workflow, onDelete }: { workflow: WorkflowListItem; onDel
             </Link>
             <div className="muted">
               <Time iso={lastRun.finished ?? lastRun.created} />
+              {!lastRun.finished && lastRun.estimated_finish && (
+                <>
+                  {' '}
+                  · done <Time iso={lastRun.estimated_finish} />
+                </>
+              )}
             </div>
           </>
         ) : (
