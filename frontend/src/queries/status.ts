@@ -71,7 +71,11 @@ export function useRunStatus(workflowId: string | undefined, runId?: string | nu
     },
     refetchInterval: (query) => {
       const data = query.state.data;
-      if (query.state.status === 'error') return false;
+      // A refusal (404: no such run) will not change by asking again; a network blip or a 5xx might.
+      if (query.state.status === 'error') {
+        const error = query.state.error;
+        return error instanceof ApiError && error.status >= 400 && error.status < 500 ? false : 5 * LIVE_POLL_MS;
+      }
       return data && !isFinalRunState(data.run.state) ? LIVE_POLL_MS : false;
     },
     // Polling a live run keeps going in a background tab: people start a run and switch away.
