@@ -41,7 +41,7 @@ function ProvenanceDetails({ id }: { id: string }) {
         {data.size.toLocaleString()} bytes, {data.content_type}
       </dd>
       <dt>sha256</dt>
-      <dd className="mono" style={{ wordBreak: 'break-all' }}>
+      <dd className="mono">
         {data.sha256}
       </dd>
     </dl>

@@ -76,6 +76,7 @@ export function NodePanel({ workflowId, model, node, run, status, onClose }: Nod
     sources.set(e.targetHandle, list);
   }
   const outputs = status?.outputs ?? null;
+  const outputNames = outputs ? Object.keys(outputs) : node.outputs.map((t) => t.name);
   // The run's own input values (its overrides included) come from the run's sheet, not from the revision.
   const sheet = useWorkflowFile(workflowId, { run: run ? String(run.id) : null });
   const runInput = (terminal: string): { found: boolean; value: unknown } => {
@@ -204,12 +205,12 @@ export function NodePanel({ workflowId, model, node, run, status, onClose }: Nod
 
       <section className={styles.section}>
         <h3>Outputs{!outputs && node.outputs.length > 0 ? ' (saved in the file)' : ''}</h3>
-        {node.outputs.length === 0 && !outputs ? (
+        {outputNames.length === 0 ? (
           <p className="muted">No outputs.</p>
         ) : (
           <table className={styles.values} data-testid="node-outputs">
             <tbody>
-              {(outputs ? Object.keys(outputs) : node.outputs.map((t) => t.name)).map((name) => (
+              {outputNames.map((name) => (
                 <tr key={name}>
                   <th scope="row">{name}</th>
                   <td>
