@@ -44,9 +44,9 @@ export const routes = [
             errorElement: <RouteError />,
             children: [
               { path: '/', element: <WorkflowsPage /> },
-              { path: '/workflows/:workflowId', element: <GraphPage page="workflow" /> },
+              { path: '/workflows/:workflowId', element: <GraphPage page="workflow" />, handle: { wide: true } },
               { path: '/workflows/:workflowId/runs', element: <RunsPage /> },
-              { path: '/workflows/:workflowId/runs/:runId', element: <GraphPage page="run" /> },
+              { path: '/workflows/:workflowId/runs/:runId', element: <GraphPage page="run" />, handle: { wide: true } },
               { path: '/runners', element: <RunnersPage /> },
               { path: '/queue', element: <QueuePage /> },
               { path: '/settings/tokens', element: <TokensPage /> },
