@@ -11,7 +11,7 @@ import { ncToModel } from '../../lib/ncGraph';
 import { planHighlight } from '../../lib/planHighlight';
 import { usePlan } from '../../queries/plan';
 import { useRunStatus } from '../../queries/status';
-import { useWorkflowDetail, useWorkflowFile } from '../../queries/workflowFile';
+import { useHistory, useWorkflowDetail, useWorkflowFile } from '../../queries/workflowFile';
 import { ExecuteDialog } from './ExecuteDialog';
 import { RunSummaryLine } from './RunSummaryLine';
 import styles from './WorkflowPage.module.css';
@@ -30,6 +30,7 @@ export function WorkflowPage() {
   const [executeOpen, setExecuteOpen] = useState(false);
 
   const detail = useWorkflowDetail(workflowId);
+  const history = useHistory(workflowId);
   const file = useWorkflowFile(workflowId, { revision });
   const status = useRunStatus(workflowId, runParam);
   const model = useMemo(() => (file.data ? ncToModel(file.data.nc) : null), [file.data]);
@@ -77,7 +78,26 @@ export function WorkflowPage() {
         <div className={styles.titleBlock}>
           <h1 className={styles.title}>{detail.data?.name ?? `Workflow ${workflowId}`}</h1>
           <div className="muted">
-            {revision ? 'revision' : 'latest revision'} <span className="mono">{shortSha(shownRevision)}</span>
+            <label className={styles.revisionPicker}>
+              <span className="visually-hidden">Revision shown</span>
+              <select
+                value={revision ?? ''}
+                onChange={(e) => {
+                  const next = new URLSearchParams(params);
+                  if (e.target.value) next.set('revision', e.target.value);
+                  else next.delete('revision');
+                  setParams(next);
+                }}
+              >
+                <option value="">latest revision{history.data?.[0] ? ` ${shortSha(history.data[0].revision)}: ${history.data[0].message}` : ''}</option>
+                {history.data?.slice(1).map((r) => (
+                  <option key={r.revision} value={r.revision}>
+                    {shortSha(r.revision)}: {r.message} ({r.author})
+                  </option>
+                ))}
+                {revision && !history.data?.some((r) => r.revision.startsWith(revision)) && <option value={revision}>{shortSha(revision)}</option>}
+              </select>
+            </label>
             {model && ` · ${model.nodes.length.toString()} nodes, ${model.edges.length.toString()} connections`}
             {laidOut.reason && ` · laid out automatically (${laidOut.reason === 'missing' ? 'positions missing in the file' : 'nodes overlapped'})`}
           </div>
