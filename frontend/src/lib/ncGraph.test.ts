@@ -76,6 +76,39 @@ describe('ncToModel / modelToNc on the hand-made fixtures', () => {
     expect(nc.counter.pos).toEqual([100, 200]); // the input object is not mutated
   });
 
+  it('writes a node and a connection made in the browser with the keys Nodeworks writes', () => {
+    const model = ncToModel(read(join(fixtures, 'feedback.nc')));
+    model.nodes.push({
+      id: 'float.9',
+      name: 'Float',
+      path: ['types', 'Float'],
+      pos: { x: 5, y: 6 },
+      inputs: [],
+      outputs: [{ name: 'float', value: 2.5, multiinput: false, dtype: 'float' }],
+      raw: {},
+    });
+    model.edges.push({ id: 'connection.9', source: 'float.9', sourceHandle: 'float', target: 'counter', targetHandle: 'a', feedback: false, raw: {} });
+    const nc = modelToNc(model) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(nc).slice(-2)).toEqual(['float.9', 'connection.9']);
+    expect(nc['float.9']).toMatchObject({ type: 'Node', uniquename: 'float.9', pos: [5, 6], layer: 0, customState: null });
+    expect(nc['float.9'].terminals).toEqual({
+      float: { value: 2.5, flipped: false, opts: { in: false, out: true, multiinput: false, dtype: "<class 'float'>" } },
+    });
+    expect(nc['connection.9']).toEqual({
+      type: 'Connection',
+      name: 'connection.9',
+      uniquename: 'connection.9',
+      line: 'cubic',
+      controlpoints: [],
+      input: ['float.9', 'float'],
+      output: ['counter', 'a'],
+    });
+    // What was written reads back as the same graph.
+    const again = ncToModel(nc);
+    expect(again.edges.map((e) => e.id)).toContain('connection.9');
+    expect(again.problems).toEqual([]);
+  });
+
   it('lists the terminals a run may override: unconnected inputs and constants of input-less nodes', () => {
     const model = ncToModel(read(join(fixtures, 'feedback.nc')));
     expect(overridableTerminals(model).map((t) => [t.key, t.kind])).toEqual([['one.int', 'constant']]);

@@ -171,7 +171,35 @@ function samePos(raw: Json | undefined, pos: Position | null): boolean {
   return old.x === pos.x && old.y === pos.y;
 }
 
+function newTerminals(node: NodeModel): JsonObject {
+  const terminals: JsonObject = {};
+  const add = (t: TerminalModel, isIn: boolean) => {
+    const opts: JsonObject = { in: isIn, out: !isIn, multiinput: t.multiinput };
+    if (t.dtype !== undefined) opts.dtype = `<class '${t.dtype}'>`;
+    terminals[t.name] = { value: t.value, flipped: false, opts };
+  };
+  node.inputs.forEach((t) => add(t, true));
+  node.outputs.forEach((t) => add(t, false));
+  return terminals;
+}
+
 function nodeToNc(node: NodeModel): JsonObject {
+  // A node made in the browser (empty raw) gets the keys Nodeworks writes, with defaults.
+  if (Object.keys(node.raw).length === 0) {
+    return {
+      type: 'Node',
+      name: node.name,
+      uniquename: node.id,
+      pos: node.pos ? [node.pos.x, node.pos.y] : [0, 0],
+      path: node.path,
+      terminals: newTerminals(node),
+      tunnel: false,
+      forcerun: false,
+      hidden: false,
+      customState: null,
+      layer: 0,
+    };
+  }
   // Only what the model may change is written; every other key (terminal opts, layer, customState, geometry,
   // requirements, keys of newer Nodeworks versions) is the raw object's.
   const out: JsonObject = { ...node.raw };
@@ -187,6 +215,11 @@ function edgeToNc(edge: EdgeModel): JsonObject {
   const out: JsonObject = { ...edge.raw };
   if (edge.raw.type === undefined) out.type = 'Connection';
   if (edge.raw.name === undefined) out.name = edge.id;
+  if (Object.keys(edge.raw).length === 0) {
+    // Made in the browser: the keys Nodeworks writes. A read connection keeps exactly the keys it had.
+    out.line = 'cubic';
+    out.controlpoints = [];
+  }
   out.uniquename = edge.id;
   const source = endpoint(edge.raw.input);
   const target = endpoint(edge.raw.output);
