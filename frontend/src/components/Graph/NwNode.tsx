@@ -69,7 +69,7 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
           </div>
         ))}
       </div>
-      <div className={styles.state} style={look ? { background: look.tint, color: look.text } : undefined} title={run?.hint ?? undefined}>
+      <div className={styles.state} style={look ? { background: look.tint, color: look.text } : undefined} title={run ? (run.hint ? `${run.word}: ${run.hint}` : run.word) : undefined}>
         {run && look ? (
           <>
             <span style={{ color: look.colour, display: 'inline-flex' }}>
