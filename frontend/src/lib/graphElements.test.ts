@@ -40,6 +40,7 @@ describe('GraphElementCache', () => {
       target: 'counter',
       targetHandle: 'previous',
       style: { strokeDasharray: '6 4' },
+      type: 'feedback',
     });
     expect(cache.buildEdges(model, null)).toBe(edges);
   });

@@ -150,9 +150,10 @@ export class GraphElementCache {
         target: e.target,
         targetHandle: e.targetHandle,
         className: classes || undefined,
-        // Dashed: a feedback connection carries last run's value and does not order tasks.
+        // Dashed (components/Graph/FeedbackEdge): a feedback connection carries last run's value and does not
+        // order tasks; it runs backwards, often into its own node, so it is routed under the nodes.
         style: e.feedback ? { strokeDasharray: '6 4' } : undefined,
-        label: e.feedback ? 'feedback' : undefined,
+        ...(e.feedback ? { type: 'feedback' } : {}),
         data: { feedback: e.feedback },
         focusable: false,
       };

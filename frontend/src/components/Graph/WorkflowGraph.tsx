@@ -8,6 +8,7 @@ import {
   ReactFlow,
   ReactFlowProvider,
   useReactFlow,
+  type EdgeTypes,
   type NodeChange,
   type NodeTypes,
 } from '@xyflow/react';
@@ -16,6 +17,7 @@ import { NODE_WIDTH, nodeHeight } from '../../lib/layout/nodeSize';
 import type { GraphModel } from '../../lib/ncGraph';
 import type { PlanHighlight } from '../../lib/planHighlight';
 import { stateStyle } from '../../lib/taskStates';
+import { FeedbackEdge } from './FeedbackEdge';
 import { NwNode } from './NwNode';
 import styles from './Graph.module.css';
 
@@ -34,6 +36,7 @@ export interface WorkflowGraphProps {
 }
 
 const nodeTypes: NodeTypes = { nwNode: NwNode };
+const edgeTypes: EdgeTypes = { feedback: FeedbackEdge };
 
 const proOptions = { hideAttribution: false };
 // includeHiddenNodes: fit by the declared sizes, since nodes outside the viewport are never rendered nor measured.
@@ -131,6 +134,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         onNodesChange={onNodesChange}
         onPaneClick={() => onSelect(null)}
         onMove={onMove}

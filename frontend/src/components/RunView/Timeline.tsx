@@ -58,10 +58,14 @@ export const Timeline = memo(function Timeline({ tasks, runStarted, live, select
               <text x={6} y={laneTops[i] + ROW / 2 + 4} fill="#111827" fontWeight={600}>
                 {lane.runner.length > 22 ? `${lane.runner.slice(0, 21)}…` : lane.runner}
               </text>
-              {lane.bars.map((bar) => {
+              {lane.bars.map((bar, j) => {
                 const look = stateStyle(bar.state);
                 const bx = x(bar.start);
                 const bw = Math.max(3, x(bar.end) - bx);
+                // A bar too short for its name gets it beside it, when the row is free that far.
+                const next = lane.bars.slice(j + 1).find((b) => b.row === bar.row);
+                const room = (next ? x(next.start) : LANE_LABEL + plotWidth + 20) - (bx + bw) - 6;
+                const outside = bw <= 40 && room >= Math.min(bar.name.length, 24) * 6.5;
                 const selected = bar.node === selectedId;
                 return (
                   <g
@@ -90,6 +94,11 @@ export const Timeline = memo(function Timeline({ tasks, runStarted, live, select
                       stroke={selected ? '#111827' : 'none'}
                       strokeWidth={selected ? 2 : 0}
                     />
+                    {outside && (
+                      <text x={bx + bw + 4} y={laneTops[i] + bar.row * ROW + ROW / 2 + 4} fill="#1f2937" style={{ pointerEvents: 'none' }}>
+                        {bar.name.length > 24 ? `${bar.name.slice(0, 23)}…` : bar.name}
+                      </text>
+                    )}
                     {bw > 40 && (
                       <text x={bx + 4} y={laneTops[i] + bar.row * ROW + ROW / 2 + 4} fill="#fff" style={{ pointerEvents: 'none' }}>
                         {bar.name.length * 6.5 > bw - 8 ? `${bar.name.slice(0, Math.max(1, Math.floor((bw - 14) / 6.5)))}…` : bar.name}
