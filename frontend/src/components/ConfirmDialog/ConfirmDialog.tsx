@@ -8,6 +8,8 @@ export interface ConfirmDialogProps {
   title: string;
   children?: ReactNode;
   confirmLabel: string;
+  /** The button that closes without acting ("Cancel" reads badly next to "Cancel everything"). */
+  dismissLabel?: string;
   /** When given, the confirm button stays disabled until exactly this is typed (deleting by name). */
   requireText?: string;
   busy?: boolean;
@@ -22,6 +24,7 @@ export function ConfirmDialog({
   title,
   children,
   confirmLabel,
+  dismissLabel = 'Cancel',
   requireText,
   busy = false,
   error,
@@ -83,7 +86,7 @@ export function ConfirmDialog({
         {error !== undefined && error !== null && <Message>{errorMessage(error)}</Message>}
         <div className={styles.buttons}>
           <button type="button" onClick={onCancel} disabled={busy} autoFocus={requireText === undefined}>
-            Cancel
+            {dismissLabel}
           </button>
           <button type="submit" className="danger solid" disabled={!matches || busy}>
             {busy ? 'Working…' : confirmLabel}

@@ -123,6 +123,7 @@ export function QueuePage() {
         open={confirming !== null}
         title={confirming === 'cancel-all' ? 'Cancel every run?' : 'Clear the queued tasks?'}
         confirmLabel={confirming === 'cancel-all' ? 'Cancel everything' : 'Clear the queue'}
+        dismissLabel="Go back"
         busy={active.isPending}
         error={active.error}
         onCancel={close}
