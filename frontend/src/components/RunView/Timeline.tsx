@@ -61,7 +61,7 @@ export const Timeline = memo(function Timeline({ tasks, runStarted, live, select
               {lane.bars.map((bar, j) => {
                 const look = stateStyle(bar.state);
                 const bx = x(bar.start);
-                const bw = Math.max(3, x(bar.end) - bx);
+                const bw = Math.max(6, x(bar.end) - bx); // wide enough to point at
                 // A bar too short for its name gets it beside it, when the row is free that far.
                 const next = lane.bars.slice(j + 1).find((b) => b.row === bar.row);
                 const room = (next ? x(next.start) : LANE_LABEL + plotWidth + 20) - (bx + bw) - 6;
@@ -95,7 +95,7 @@ export const Timeline = memo(function Timeline({ tasks, runStarted, live, select
                       strokeWidth={selected ? 2 : 0}
                     />
                     {outside && (
-                      <text x={bx + bw + 4} y={laneTops[i] + bar.row * ROW + ROW / 2 + 4} fill="#1f2937" style={{ pointerEvents: 'none' }}>
+                      <text x={bx + bw + 4} y={laneTops[i] + bar.row * ROW + ROW / 2 + 4} fill="#1f2937">
                         {bar.name.length > 24 ? `${bar.name.slice(0, 23)}…` : bar.name}
                       </text>
                     )}
