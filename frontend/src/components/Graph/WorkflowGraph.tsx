@@ -17,6 +17,7 @@ import { NODE_WIDTH, nodeHeight } from '../../lib/layout/nodeSize';
 import type { GraphModel } from '../../lib/ncGraph';
 import type { PlanHighlight } from '../../lib/planHighlight';
 import { stateStyle } from '../../lib/taskStates';
+import { CanvasMiniMap } from './CanvasMiniMap';
 import { FeedbackEdge } from './FeedbackEdge';
 import { NwNode } from './NwNode';
 import styles from './Graph.module.css';
@@ -53,6 +54,8 @@ const FIT_VIEW = {
  */
 const BIG_GRAPH_NODES = 300;
 const FIT_VIEW_BIG = { ...FIT_VIEW, minZoom: 0.3 } as const;
+/** Above this the overview is painted on a canvas (CanvasMiniMap) instead of one SVG shape per node. */
+const CANVAS_MINIMAP_NODES = 1000;
 /** Below this a minimap only hides part of a graph that fits on screen anyway. */
 const MINIMAP_MIN_NODES = 25;
 
@@ -154,7 +157,12 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
       >
         <Background gap={24} color="#e5e7eb" />
         <Controls showInteractive={false} position="bottom-left" />
-        {model.nodes.length >= MINIMAP_MIN_NODES && (
+        {model.nodes.length > CANVAS_MINIMAP_NODES && (
+          <Panel position="bottom-right">
+            <CanvasMiniMap nodes={nodes} />
+          </Panel>
+        )}
+        {model.nodes.length >= MINIMAP_MIN_NODES && model.nodes.length <= CANVAS_MINIMAP_NODES && (
           <MiniMap<GraphNode> pannable zoomable nodeColor={miniMapColour} nodeStrokeWidth={0} position="bottom-right" ariaLabel="Overview of the graph" />
         )}
         <Panel position="top-left">
