@@ -69,10 +69,24 @@ describe('createTokenManager', () => {
     manager.dispose();
   });
 
-  it('renews at once a token that is already inside the leeway', async () => {
+  it('a token living no longer than the leeway renews at half its life, not in a tight loop', async () => {
+    const refresh = vi.fn(async () => jwt(60));
+    const manager = createTokenManager({ refresh });
+    manager.set(jwt(60));
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(refresh).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(refresh).toHaveBeenCalledTimes(1);
+    // Each renewed 60 s token waits another 30 s: two more in the next minute, not hundreds.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(refresh).toHaveBeenCalledTimes(3);
+    manager.dispose();
+  });
+
+  it('an expired token is renewed at once', async () => {
     const refresh = vi.fn(async () => jwt(900));
     const manager = createTokenManager({ refresh });
-    manager.set(jwt(30));
+    manager.set(jwt(-5));
     await vi.advanceTimersByTimeAsync(0);
     expect(refresh).toHaveBeenCalledTimes(1);
     manager.dispose();

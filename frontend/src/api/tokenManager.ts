@@ -18,7 +18,7 @@ export interface TokenManagerOptions {
   refresh: () => Promise<string>;
   /** Called whenever the token changes; `null` means logged out. */
   onChange?: (access: string | null) => void;
-  /** Renew this many seconds before expiry. */
+  /** Renew this many seconds before expiry (at most half the token's remaining life). */
   leewayS?: number;
   /** After a transient failure, try again this many seconds later (while the token still works). */
   retryS?: number;
@@ -93,7 +93,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const exp = token ? jwtExpiry(token) : null;
     expiresAtMs = exp === null ? null : exp * 1000;
     if (token && expiresAtMs !== null) {
-      schedule(expiresAtMs - now() - leewayMs);
+      // At most half the remaining life early: a token that lives no longer than the leeway (a short
+      // JWT_ACCESS_MINUTES) must not be renewed in a tight loop.
+      const remainingMs = expiresAtMs - now();
+      schedule(Math.max(remainingMs - leewayMs, remainingMs / 2));
     }
     options.onChange?.(token);
   }
