@@ -54,6 +54,9 @@ function serverEnv(dataDir: string, dist: string): Record<string, string> {
     NODEWORKS_REAPER_INTERVAL_S: '2',
     // A runner counts as offline after two missed heartbeats: 10 s here instead of 30 s.
     NODEWORKS_HEARTBEAT_INTERVAL_S: '5',
+    // One-minute access tokens: the app renews them every 30 s, so every spec also exercises the quiet
+    // renewal and the cookie rotation behind it.
+    JWT_ACCESS_MINUTES: '1',
     LOG_LEVEL: 'WARNING',
     PYTHONUNBUFFERED: '1',
   };

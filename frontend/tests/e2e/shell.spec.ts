@@ -269,6 +269,31 @@ test('an administrator cancels every run from the queue page, behind a confirmat
   await expect(queue.emptyState).toBeVisible();
 });
 
+test('the session renews itself quietly: later requests carry a new token, no login page', async ({ page, baseURL }) => {
+  // The harness's server issues one-minute access tokens, so the app renews after about 30 s.
+  const user = await apiSignup(baseURL!, newUser('renew'));
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.login(user.username, user.password);
+  const bearer = async (path: string) => {
+    const request = await page.waitForRequest((r) => r.url().includes(path) && r.headers()['authorization'] !== undefined);
+    return request.headers()['authorization'];
+  };
+  const runners = new RunnersPage(page);
+  const firstToken = bearer('/api/v1/runners/status');
+  await runners.goto();
+  const before = await firstToken;
+
+  const renewal = await page.waitForResponse((r) => r.url().endsWith('/api/v1/token/refresh'), { timeout: 45_000 });
+  expect(renewal.status()).toBe(200);
+  // The page polls every 5 s: its next request uses the renewed token.
+  const after = await bearer('/api/v1/runners/status');
+  expect(after).toMatch(/^Bearer /);
+  expect(after).not.toBe(before);
+  await expect(page).toHaveURL(/\/runners$/);
+  await expect(page.getByRole('heading', { name: 'Runners', level: 1 })).toBeVisible();
+});
+
 test('unknown routes show the 404 page inside the app', async ({ page, baseURL }) => {
   const user = await apiSignup(baseURL!, newUser('lost'));
   await page.goto('/no/such/page');
