@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type ChangeEvent, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { ApiError, errorMessage } from '../../api/client';
 import { useAuth } from '../../auth/AuthProvider';
@@ -35,7 +35,7 @@ export function SignupPage() {
   const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
   // Field errors show under their field; anything else (throttling, a field this form lacks) shows on top.
   const shownUnderFields = FIELDS.some((name) => fieldErrors[name]?.length);
-  const update = (name: (typeof FIELDS)[number]) => (e: React.ChangeEvent<HTMLInputElement>) =>
+  const update = (name: (typeof FIELDS)[number]) => (e: ChangeEvent<HTMLInputElement>) =>
     setValues((v) => ({ ...v, [name]: e.target.value }));
 
   return (
