@@ -34,7 +34,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     });
     // StrictMode mounts twice; the token manager's single in-flight refresh makes that one request.
     void session.restoreSession().then((ok) => setStatus(ok ? 'in' : 'out'));
-    return unsubscribe;
+
+    // Tabs share the refresh cookie. When another tab logs out, or logs in as someone else, this tab must
+    // not go on showing (or, after its next renewal, acting on) the previous user's data.
+    function onStorage(event: StorageEvent) {
+      if (event.key !== session.USERNAME_KEY || event.newValue === event.oldValue) return;
+      tokens.set(null);
+      if (event.newValue) void session.restoreSession();
+    }
+    window.addEventListener('storage', onStorage);
+    return () => {
+      unsubscribe();
+      window.removeEventListener('storage', onStorage);
+    };
   }, [queryClient]);
 
   const login = useCallback(async (name: string, password: string) => {

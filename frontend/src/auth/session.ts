@@ -2,7 +2,8 @@
 import { apiErrorFrom } from '../api/errors';
 import { WEB_CLIENT_HEADER, apiFetch, apiUrl, tokens } from '../api/client';
 
-const USERNAME_KEY = 'nodeworks.username';
+/** Also the signal between tabs: its change in another tab means a logout or a different user. */
+export const USERNAME_KEY = 'nodeworks.username';
 
 /** The name shown in the menu. Not a secret, so it may outlive the in-memory token across reloads. */
 export function rememberedUsername(): string | null {

@@ -294,6 +294,30 @@ test('the session renews itself quietly: later requests carry a new token, no lo
   await expect(page.getByRole('heading', { name: 'Runners', level: 1 })).toBeVisible();
 });
 
+test('tabs follow each other: a logout in one tab logs the other out, a login as someone else replaces it', async ({ page, baseURL }) => {
+  const ada = await apiSignup(baseURL!, newUser('ada'));
+  const bob = await apiSignup(baseURL!, newUser('bob'));
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.login(ada.username, ada.password);
+  await new TokensPage(page).goto();
+
+  // A second tab of the same browser: same cookie, same storage.
+  const other = await page.context().newPage();
+  await other.goto('/runners');
+  await expect(other.getByRole('heading', { name: 'Runners', level: 1 })).toBeVisible();
+  await new NavBar(other).expectLoggedInAs(ada.username);
+
+  await new NavBar(other).logout();
+  await expect(page).toHaveURL(/\/login\?next=%2Fsettings%2Ftokens$/);
+
+  // Bob logs in in the second tab: the first tab takes his session, not Ada's stale page.
+  await new LoginPage(other).login(bob.username, bob.password);
+  await new NavBar(page).expectLoggedInAs(bob.username);
+  await expect(page).toHaveURL(/\/settings\/tokens$/);
+  await other.close();
+});
+
 test('unknown routes show the 404 page inside the app', async ({ page, baseURL }) => {
   const user = await apiSignup(baseURL!, newUser('lost'));
   await page.goto('/no/such/page');
