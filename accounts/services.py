@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import ApiToken
 from accounts.secrets import USER_TOKEN_PREFIX, secret_new
@@ -39,3 +40,11 @@ def api_token_create(*, user, name: str = "") -> tuple[ApiToken, str]:
 def api_token_revoke(*, user, token_id: int) -> bool:
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
     return deleted > 0
+
+
+@transaction.atomic
+def refresh_token_revoke(*, refresh: str) -> None:
+    """Blacklists a refresh token (log out): it can no longer be traded for access tokens.
+
+    Raises simplejwt's TokenError when the token is invalid, expired or already blacklisted."""
+    RefreshToken(refresh).blacklist()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from nodeworks_server import spa_files
 from nodeworks_server.env import (
     database_from_url,
     env_bool,
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "nodeworks_server.middleware.BodySizeLimitMiddleware",
+    "nodeworks_server.api_errors.ApiExceptionMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -111,6 +113,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+
+# The built web app (scripts/build-frontend.sh): WhiteNoise serves its files at the site root, and
+# nodeworks_server/spa.py answers index.html for every other page path (client-side routes).
+FRONTEND_DIST = Path(env_str("NODEWORKS_FRONTEND_DIST", str(BASE_DIR / "frontend" / "dist"))).resolve()
+# Only an existing directory: without autorefresh WhiteNoise warns at start about a missing one,
+# and the app then answers a page that says how to build it. DEBUG looks files up per request.
+WHITENOISE_ROOT = FRONTEND_DIST if DEBUG or FRONTEND_DIST.is_dir() else None
+WHITENOISE_IMMUTABLE_FILE_TEST = spa_files.is_hashed_asset
+WHITENOISE_ADD_HEADERS_FUNCTION = spa_files.add_headers
+
+# The web app keeps its refresh token in this httpOnly cookie (accounts/refresh_cookie.py).
+REFRESH_COOKIE_NAME = "nw_refresh"
+REFRESH_COOKIE_PATH = "/api/v1/"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -3,7 +3,7 @@
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from nodeworks_server import hot_sql
 from nodeworks_server.errors import NotFound
@@ -24,7 +24,9 @@ def runner_list(*, user) -> QuerySet[Runner]:
     runners = Runner.objects.select_related("owner").prefetch_related(
         Prefetch(
             "tasks",
-            queryset=Task.objects.filter(state__in=HELD_TASK_STATES).only("id", "node", "run_id", "state", "runner_id"),
+            queryset=Task.objects.filter(state__in=HELD_TASK_STATES)
+            .only("id", "node", "run_id", "state", "runner_id", "started")
+            .annotate(workflow_id=F("run__workflow_id")),
             to_attr="current_tasks",
         )
     )

@@ -22,7 +22,9 @@ class CurrentTaskSerializer(serializers.Serializer):
     task_id = serializers.IntegerField(source="id")
     node = serializers.CharField()
     run = serializers.IntegerField(source="run_id")
+    workflow = serializers.IntegerField(source="workflow_id", help_text="the run's workflow, for a link to the run")
     state = serializers.CharField()
+    started = serializers.DateTimeField(allow_null=True, help_text="null while leased, not yet running")
 
 
 class RunnerStatusSerializer(serializers.Serializer):

@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hash
 NODE_EX_NODES = ["power", "multiply", "integer", "subtract", "root"]
 NODE_EX_RESULTS = {"power": 3125.0, "multiply": 271875.0, "integer": 87, "subtract": 271860.0, "root": 15.0}
 STATUS_NODE_KEYS = {"state", "attempt", "runner", "started", "finished", "outputs", "artifacts", "waiting", "error"}
+STATUS_NODE_KEYS |= {"task_id", "name", "path"}  # added for the web app
 
 
 # ---------------------------------------------------------------- helpers (also used by the other test files)
@@ -279,7 +280,7 @@ def test_status_payload_shape(alice_client, alice):
     run = execute(alice_client, workflow_id)
     body = status_of(alice_client, workflow_id)
     assert set(body) == {"run", "nodes"}
-    assert set(body["run"]) == {"id", "state", "revision", "created", "started", "finished", "estimated_finish"}
+    assert set(body["run"]) == {"id", "state", "revision", "created", "started", "finished", "estimated_finish", "created_by"}
     assert body["run"]["id"] == run["id"]
     assert body["run"]["state"] == "running"
     assert body["run"]["started"] is None

@@ -42,12 +42,6 @@ class WorkflowOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "revision", "node_count", "owner", "created", "updated"]
 
 
-class WorkflowListApi(APIView):
-    @extend_schema(responses={200: WorkflowOutputSerializer(many=True)})
-    def get(self, request):
-        return Response(WorkflowOutputSerializer(selectors.workflow_list(user=request.user), many=True).data)
-
-
 class PublishInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, trim_whitespace=True)
     workflow = LimitedJSONField(required=False, help_text="the .nc object (JSON body)")

@@ -98,6 +98,9 @@ class NodeArtifactSerializer(serializers.Serializer):
 
 
 class NodeStatusSerializer(serializers.Serializer):
+    task_id = serializers.IntegerField(help_text="for POST runners/cancel/<task_id>")
+    name = serializers.CharField(allow_null=True, help_text="the node's display name")
+    path = serializers.ListField(child=serializers.CharField(), help_text='its kind, e.g. ["math", "Power"]')
     state = serializers.CharField()
     attempt = serializers.IntegerField()
     runner = serializers.CharField(allow_null=True, help_text="the runner's name")
@@ -117,6 +120,7 @@ class RunStatusSerializer(serializers.Serializer):
     started = serializers.DateTimeField(allow_null=True)
     finished = serializers.DateTimeField(allow_null=True)
     estimated_finish = serializers.DateTimeField(allow_null=True)
+    created_by = serializers.CharField(allow_null=True, help_text="the username of who started it")
 
 
 class WorkflowStatusApi(APIView):

@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from nodeworks_server.errors import NotFound
@@ -21,7 +22,7 @@ from workflows.models import HELD_TASK_STATES, Artifact, Run, RunState, Task, Ta
 
 
 def run_list(*, user) -> QuerySet[Run]:
-    runs = Run.objects.select_related("workflow")
+    runs = Run.objects.select_related("workflow", "created_by")
     return runs if user.is_staff else runs.filter(workflow__owner=user)
 
 
@@ -36,7 +37,7 @@ def run_get(*, user, run_id: int, workflow: Workflow | None = None) -> Run:
 
 
 def run_latest(*, workflow: Workflow) -> Run:
-    run = Run.objects.select_related("workflow").filter(workflow=workflow).order_by("-created", "-id").first()
+    run = Run.objects.select_related("workflow", "created_by").filter(workflow=workflow).order_by("-created", "-id").first()
     if run is None:
         raise NotFound(f"workflow {workflow.pk} has no run yet")
     return run
@@ -151,6 +152,7 @@ def run_summary(run: Run) -> dict:
         "started": run.started,
         "finished": run.finished,
         "estimated_finish": None,
+        "created_by": run.created_by.username if run.created_by is not None else None,
     }
 
 
@@ -163,6 +165,8 @@ def run_status(*, run: Run) -> dict:
         Task.objects.filter(run=run)
         .select_related("runner", "tagset")
         .defer("node_data", "input_sources", "requirements")
+        # The node's display name ("Float") without loading the whole node object.
+        .annotate(display_name=KT("node_data__name"))
         .order_by("id")
     )
     # Filtered by run, not `task_id IN (...)`: no parameter list that grows with the run.
@@ -189,6 +193,9 @@ def run_status(*, run: Run) -> dict:
     nodes = {}
     for task in tasks:
         nodes[task.node] = {
+            "task_id": task.pk,
+            "name": task.display_name,
+            "path": task.path,
             "state": task.state,
             "attempt": task.attempt,
             "runner": task.runner.name if task.runner else None,

@@ -1,9 +1,11 @@
 from django.urls import path
 
-from workflows import apis, run_apis
+from workflows import apis, run_apis, web_apis
 
 urlpatterns = [
-    path("workflow/", apis.WorkflowListApi.as_view(), name="workflow-list"),
+    # Both forms list workflows: SPEC names `workflow/`, every other path has no trailing slash.
+    path("workflow/", web_apis.WorkflowListApi.as_view(), name="workflow-list"),
+    path("workflow", web_apis.WorkflowListNoSlashApi.as_view(), name="workflow-list-no-slash"),
     path("workflow/publish", apis.WorkflowPublishApi.as_view(), name="workflow-publish"),
     path("workflow/publish/<int:workflow_id>", apis.WorkflowPublishRevisionApi.as_view(), name="workflow-publish-revision"),
     # The run-aware view answers plain gets through WorkflowGetApi and adds `?run=`.
@@ -15,8 +17,9 @@ urlpatterns = [
     path("workflow/execute/<int:workflow_id>", run_apis.WorkflowExecuteApi.as_view(), name="workflow-execute"),
     path("workflow/cancel/<int:workflow_id>", run_apis.WorkflowCancelApi.as_view(), name="workflow-cancel"),
     path("workflow/status/<int:workflow_id>", run_apis.WorkflowStatusApi.as_view(), name="workflow-status"),
+    path("workflow/runs/<int:workflow_id>", web_apis.WorkflowRunsApi.as_view(), name="workflow-runs"),
     # <path:>: node uniquenames are free text ("float.0.float", even slashes).
-    path("runs/<int:run_id>/logs/<path:node>", run_apis.TaskLogApi.as_view(), name="run-task-log"),
+    path("runs/<int:run_id>/logs/<path:node>", web_apis.TaskLogFollowApi.as_view(), name="run-task-log"),
     path("artifacts/<uuid:artifact_id>", run_apis.ArtifactDownloadApi.as_view(), name="artifact-download"),
     path("artifacts/<uuid:artifact_id>/provenance", run_apis.ArtifactProvenanceApi.as_view(), name="artifact-provenance"),
     path("queue/status", run_apis.QueueStatusApi.as_view(), name="queue-status"),

@@ -1,0 +1,3 @@
+export { WorkflowGraph, type WorkflowGraphProps } from './WorkflowGraph';
+export { Legend } from './Legend';
+export { useLaidOutModel } from './useLaidOutModel';

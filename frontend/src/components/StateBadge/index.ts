@@ -1,0 +1,2 @@
+export { StateBadge, type StateBadgeProps } from './StateBadge';
+export { StateIcon } from './StateIcon';

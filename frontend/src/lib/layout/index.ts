@@ -1,0 +1,4 @@
+export { needsLayout, type LayoutReason } from './needsLayout';
+export { layoutGraph, layoutInput, withPositions } from './layoutGraph';
+export { levelsLayout } from './levelsLayout';
+export * from './nodeSize';

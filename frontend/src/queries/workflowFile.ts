@@ -1,0 +1,98 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { apiFetch, apiJson, jsonBody } from '../api/client';
+
+export interface WorkflowFile {
+  nc: unknown;
+  /** The full sha the server answered (X-Nodeworks-Revision). */
+  revision: string | null;
+}
+
+/** The `.nc` object of a revision (latest when absent), or with `run` the run's sheet with its values filled in. */
+export function useWorkflowFile(workflowId: string | undefined, options: { revision?: string | null; run?: string | null } = {}) {
+  const { revision, run } = options;
+  return useQuery({
+    queryKey: ['workflowFile', workflowId, revision ?? null, run ?? null],
+    enabled: !!workflowId,
+    queryFn: async ({ signal }): Promise<WorkflowFile> => {
+      const params = new URLSearchParams();
+      if (revision) params.set('revision', revision);
+      if (run) params.set('run', run);
+      const query = params.toString();
+      const response = await apiFetch(`workflow/get/${workflowId!}${query ? `?${query}` : ''}`, { signal });
+      return { nc: await response.json(), revision: response.headers.get('X-Nodeworks-Revision') };
+    },
+    // A revision never changes; "latest" may, after a publish.
+    staleTime: revision || run ? Infinity : 10_000,
+  });
+}
+
+export interface WorkflowDetail {
+  id: number;
+  name: string;
+  revision: string;
+  requirements: unknown;
+  [key: string]: unknown;
+}
+
+export function useWorkflowDetail(workflowId: string | undefined) {
+  return useQuery({
+    queryKey: ['workflowDetail', workflowId],
+    enabled: !!workflowId,
+    queryFn: ({ signal }) => apiJson<WorkflowDetail>(`workflow/detail/${workflowId!}`, { signal }),
+  });
+}
+
+export interface Revision {
+  revision: string;
+  message: string;
+  author: string;
+  email: string;
+  time: string;
+}
+
+export function useHistory(workflowId: string | undefined, enabled = true) {
+  return useQuery({
+    queryKey: ['history', workflowId],
+    enabled: !!workflowId && enabled,
+    queryFn: ({ signal }) => apiJson<Revision[]>(`workflow/history/${workflowId!}?limit=200`, { signal }),
+  });
+}
+
+export interface ExecuteBody {
+  revision?: string;
+  inputs: Record<string, unknown>;
+}
+
+export interface ExecuteAnswer {
+  run: { id: number; state: string; revision: string; created: string };
+}
+
+export function useExecute(workflowId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: ExecuteBody) =>
+      apiJson<ExecuteAnswer>(`workflow/execute/${workflowId}`, { method: 'POST', ...jsonBody(body) }),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ['status', workflowId] });
+      void client.invalidateQueries({ queryKey: ['runs', workflowId] });
+      void client.invalidateQueries({ queryKey: ['workflows'] });
+    },
+  });
+}
+
+export function useCancelRun(workflowId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (run: number) =>
+      apiJson<{ cancelled: number[] }>(`workflow/cancel/${workflowId}`, { method: 'POST', ...jsonBody({ run }) }),
+    onSettled: () => client.invalidateQueries({ queryKey: ['status', workflowId] }),
+  });
+}
+
+export function useCancelTask(workflowId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (taskId: number) => apiJson<unknown>(`runners/cancel/${String(taskId)}`, { method: 'POST', ...jsonBody({}) }),
+    onSettled: () => client.invalidateQueries({ queryKey: ['status', workflowId] }),
+  });
+}
