@@ -31,6 +31,9 @@ class LeaseApi(RunnerProtocolMixin, APIView):
         except services.LongPollsFull as full:
             # Compatible addition: a runner that ignores it merely asks again sooner.
             return Response({"tasks": [], "retry_after_s": full.retry_after_s})
+        if request.auth.shutdown_requested:
+            # Compatible addition: an idle runner holds no lease to heartbeat, so this is how it learns.
+            return Response({"tasks": tasks, "shutdown": True})
         return Response({"tasks": tasks})
 
 

@@ -52,6 +52,9 @@ class Leaser(threading.Thread):
             answer = self.lease(free)
             if self.stopped.is_set() or answer is None:
                 continue
+            if answer.get("shutdown"):
+                # An idle runner holds no lease, so no heartbeat answer would ever tell it.
+                self.shutdown.drain("the server asks this runner to shut down")
             if answer.get("tasks"):
                 self.shutdown.wake_loop.set()
                 continue

@@ -138,6 +138,9 @@ class FakeServer:
                     if server.lease_retry_after_s is not None:
                         self._json(200, {"tasks": [], "retry_after_s": server.lease_retry_after_s})
                         return
+                    if server.shutdown_flag:  # as the server does: an empty answer that says so
+                        self._json(200, {"tasks": [], "shutdown": True})
+                        return
                     if time.monotonic() >= deadline:
                         self._json(200, {"tasks": []})
                         return

@@ -213,6 +213,15 @@ def test_server_asking_for_shutdown_drains(loop_config, fake_server, background_
     assert not runner.thread.is_alive() and fake_server.result_for(1)["state"] == "succeeded"
 
 
+def test_an_idle_runner_asked_to_shut_down_exits(loop_config, fake_server, background_runner):
+    # An idle runner holds no lease, so no heartbeat brings it the request: the lease answer must.
+    runner = background_runner(Runner(loop_config))
+    time.sleep(0.5)  # idle: leasing, nothing to do
+    fake_server.shutdown_flag = True
+    runner.thread.join(10)
+    assert not runner.thread.is_alive(), "an idle runner asked to shut down kept running"
+
+
 def test_a_task_for_an_executor_not_offered_fails_with_the_runner_named(loop_config, fake_server):
     loop_config.executors = ["local"]
     fake_server.add(make_task(1, power_node(), {"base": 1, "exponent": 1}, executor="kubernetes"))

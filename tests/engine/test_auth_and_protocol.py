@@ -195,6 +195,18 @@ def test_heartbeat_tells_shutdown(owner, owner_runner):
 
 
 @pytest.mark.django_db
+def test_lease_answer_tells_an_idle_runner_to_shut_down(owner, owner_runner):
+    # An idle runner holds no lease, so no heartbeat answer reaches it: the lease answer says it.
+    runner, client = owner_runner
+    status, answer = client.post("lease", {"max_tasks": 1, "wait_s": 0, "executors": client.executors})
+    assert status == 200 and "shutdown" not in answer
+    runner.shutdown_requested = True
+    runner.save(update_fields=["shutdown_requested"])
+    status, answer = client.post("lease", {"max_tasks": 1, "wait_s": 0, "executors": client.executors})
+    assert status == 200 and answer == {"tasks": [], "shutdown": True}
+
+
+@pytest.mark.django_db
 def test_logs_are_idempotent_by_offset(owner, owner_runner):
     start_run(owner, one_node())
     _, client = owner_runner
