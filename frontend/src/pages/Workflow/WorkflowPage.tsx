@@ -20,6 +20,10 @@ import styles from './WorkflowPage.module.css';
  * A workflow: its graph (latest revision or `?revision=`) coloured by its last run (or `?run=`), execute
  * with overrides, the run followed live, and a side panel for the selected node.
  */
+function counted(n: number, word: string): string {
+  return `${n.toString()} ${word}${n === 1 ? '' : 's'}`;
+}
+
 export function WorkflowPage() {
   const { workflowId = '' } = useParams();
   const [params, setParams] = useSearchParams();
@@ -98,7 +102,7 @@ export function WorkflowPage() {
                 {revision && !history.data?.some((r) => r.revision.startsWith(revision)) && <option value={revision}>{shortSha(revision)}</option>}
               </select>
             </label>
-            {model && ` · ${model.nodes.length.toString()} nodes, ${model.edges.length.toString()} connections`}
+            {model && ` · ${counted(model.nodes.length, 'node')}, ${counted(model.edges.length, 'connection')}`}
             {laidOut.reason && ` · laid out automatically (${laidOut.reason === 'missing' ? 'positions missing in the file' : 'nodes overlapped'})`}
           </div>
         </div>
