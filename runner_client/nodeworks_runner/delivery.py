@@ -42,6 +42,7 @@ RESULT_BATCH = 100
 UPLOAD_TIMEOUT_S = 60.0  # at least: a large artifact takes a while
 TRIES_OF_A_RESULT = 5  # 500s for one result alone (while the server otherwise works) before it is given up
 LEASE_REPROBE_S = 300.0  # after a 400 about `lease`, results carry it again after this long
+REFUSED_STATUSES = (400, 413, 422)  # the server cannot take what was sent (anything else keeps it spooled)
 SERVER_ERROR = 500  # an error of the server on what it was sent (an outage is 502-504, 429 or no answer)
 
 
@@ -181,7 +182,11 @@ class Delivery:
                 self.lease_with_results = False
                 self.lease_reprobe_at = time.monotonic() + LEASE_REPROBE_S
                 return self.report(entries, lease=False)
-            return self.refused(entries, exc)
+            if exc.status in REFUSED_STATUSES:
+                return self.refused(entries, exc)
+            # Not about what was sent (a wrong URL, a proxy's answer...): keep everything, try again later.
+            log.error("reporting %d result(s) failed (%s); retrying in %.1fs", len(entries), exc, self.backoff.failed())
+            return False
         self.backoff.succeeded()
         self.answered(entries, answer)
         return True

@@ -163,3 +163,18 @@ def test_a_result_refused_in_its_verdict_is_dropped_not_resent(loop_config, fake
     sent = [r["lease_id"] for body in results_bodies(fake_server) for r in body["results"]]
     assert len(sent) == len(set(sent)) == 2  # each sent once: the refused one is not resent
     assert list(Path(loop_config.spool_dir).glob("*.json")) == []
+
+
+def test_an_answer_not_about_the_results_keeps_them_spooled(loop_config, fake_server, background_runner):
+    fake_server.poison_status = 404  # e.g. a wrong URL or a proxy's page: nothing says the results are bad
+    fake_server.poisoned = lambda result: True
+    fake_server.add(*powers(1, 2))
+    runner = background_runner(Runner(loop_config))
+    wait_until(lambda: len(fake_server.refused_batches) >= 4, 20, "results calls answered 404")
+    spooled = [json.loads(p.read_text()) for p in Path(loop_config.spool_dir).glob("*.json")]
+    assert sorted(entry["task_id"] for entry in spooled) == [1, 2]
+    assert all(entry["state"] == "succeeded" and not entry.get("rewritten") for entry in spooled)
+    fake_server.poisoned = None  # the server is back: both are delivered as they were
+    wait_until(lambda: fake_server.result_for(1) and fake_server.result_for(2), 20, "the results")
+    assert [fake_server.result_for(i)["outputs"] for i in (1, 2)] == [{"result": 2}, {"result": 4}]
+    runner.stop()
