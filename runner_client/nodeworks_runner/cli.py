@@ -36,7 +36,10 @@ SETTING_FLAGS = [
     ("--log-interval", "log_interval_s", "seconds between log uploads"),
     ("--cancel-grace", "cancel_grace_s", "seconds between SIGTERM and SIGKILL when a task is stopped"),
     ("--retry-max", "retry_max_s", "longest back-off (seconds) while the server is unreachable"),
+    ("--retry-attempts", "retry_attempts", "with --once: give up (exit code 4) after this many failed tries in a row "
+                                           "to reach the server (default 5)"),
     ("--http-timeout", "http_timeout_s", "timeout of one HTTP call (seconds)"),
+    ("--results-max-bytes", "results_max_bytes", "largest body of one results call (bytes; the server takes 20 MB)"),
     ("--work-dir", "work_dir", "where task work directories are made"),
     ("--state-dir", "state_dir", "runner state (journal, spool)"),
     ("--spool-dir", "spool_dir", "finished results waiting for the server"),

@@ -56,6 +56,8 @@ class RunnerConfig:
     log_interval_s: float = 1.0
     cancel_grace_s: float = 5.0
     retry_max_s: float = 30.0  # back-off cap when the server is unreachable
+    retry_attempts: int = 5  # `run --once` gives up after this many failed calls in a row (exit code 4)
+    results_max_bytes: int = 8 * 1024 * 1024  # one results call's body at most (the server takes 20 MB)
     # node library
     node_path: List[str] = field(default_factory=list)  # folders of plug-in (custom node) files
     inline_limit_bytes: int = 8 * 1024 * 1024  # larger ndarray outputs are uploaded as artifacts

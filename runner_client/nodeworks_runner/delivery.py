@@ -5,23 +5,30 @@ Leasing inside results: a ``results`` call carries ``lease: {max_tasks, executor
 slots free once those results are in (0 while draining), and the server fills them in ``next``,
 successors first (chain affinity: a chain's data stays on this host). A runner that keeps its
 slots full so makes one call per batch. A server that ignores the key hands back successors only
-and the long-poll leases the rest; a server that refuses it (400) gets the batch again without it,
-and is never asked again.
+and the long-poll leases the rest; a server that refuses the key itself (a 400 naming ``lease``)
+gets the batch again without it, and is asked again only after a while.
 
 A result leaves the spool only once the server has answered for it (accepted, or refused for good);
-an unreachable server is retried with back-off.
+an unreachable server is retried with back-off. One result never blocks the others: a batch is
+capped by count and by bytes, and a batch the server refuses as a whole (400, 413, 500) is split in
+halves until the result(s) it refuses are found; the rest is delivered. A result refused on its
+own is reported again as a plain failure naming the reason, and dropped (logged loudly) if even
+that is refused: never resent for ever. A 500 counts against one result only while the server
+otherwise answers (a heartbeat or another call got through since), so an outage costs nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
-from typing import Dict, List
+import time
+from typing import Callable, Dict, Iterator, List
 
 from nodeworks_runner import values
 from nodeworks_runner.config import RunnerConfig
 from nodeworks_runner.executors.base import FAILED, SUCCEEDED, Executor
-from nodeworks_runner.http import Backoff, Client, ClientError, Stale, Unreachable
+from nodeworks_runner.http import Backoff, Client, ClientError, HttpError, Stale, Unreachable, backoff_delay
 from nodeworks_runner.leasing import MAX_LEASE_TASKS
 from nodeworks_runner.logs import Logs, SpooledLog
 from nodeworks_runner.signals import Shutdown
@@ -33,11 +40,15 @@ log = logging.getLogger("nodeworks_runner")
 
 RESULT_BATCH = 100
 UPLOAD_TIMEOUT_S = 60.0  # at least: a large artifact takes a while
+TRIES_OF_A_RESULT = 5  # 500s for one result alone (while the server otherwise works) before it is given up
+LEASE_REPROBE_S = 300.0  # after a 400 about `lease`, results carry it again after this long
+REFUSED_STATUSES = (400, 413, 422)  # the server cannot take what was sent (anything else keeps it spooled)
+SERVER_ERROR = 500  # an error of the server on what it was sent (an outage is 502-504, 429 or no answer)
 
 
 class Delivery:
     def __init__(self, config: RunnerConfig, client: Client, executors: Dict[str, Executor], spool: Spool,
-                 slots: Slots, logs: Logs, shutdown: Shutdown):
+                 slots: Slots, logs: Logs, shutdown: Shutdown, *, server_ok_at: Callable[[], float]):
         self.config = config
         self.client = client
         self.spool = spool
@@ -46,7 +57,11 @@ class Delivery:
         self.shutdown = shutdown
         self.executors = executors
         self.backoff = Backoff(config.retry_max_s)
-        self.lease_with_results = True  # off for good once the server refuses it
+        self.lease_with_results = True  # off for a while when the server refuses the `lease` key
+        self.lease_reprobe_at = 0.0
+        self.server_ok_at = server_ok_at  # when the server last answered any call of this runner
+        self.held_back: Dict[str, float] = {}  # lease id -> not before (a result the server erred on alone)
+        self.last_try: Dict[str, float] = {}  # lease id -> when its last 500 alone was counted
 
     def will_lease(self) -> bool:
         """Results wait to be reported, and the results call will lease the free slots."""
@@ -55,19 +70,40 @@ class Delivery:
     def deliver(self) -> None:
         if not self.backoff.ready():
             return
-        batch = []
+        now = time.monotonic()
+        ready = []
         for entry in self.spool.pending():
+            if self.held_back.get(entry["lease_id"], 0.0) > now:
+                continue
             try:
-                ready = self.prepare(entry)
+                prepared = self.prepare(entry)
             except Unreachable as exc:
                 log.warning("cannot deliver the result of lease %s yet (%s); retrying in %.1fs", entry["lease_id"],
                             exc, self.backoff.failed())
                 return
-            if ready:
-                batch.append(entry)
-        for start in range(0, len(batch), RESULT_BATCH):
-            if not self.report(batch[start:start + RESULT_BATCH]):
+            if prepared:
+                ready.append(entry)
+        for batch in self.batches(ready):
+            if not self.report(batch):
                 return
+
+    def batches(self, entries: List[dict]) -> Iterator[List[dict]]:
+        """At most RESULT_BATCH results and ``results_max_bytes`` per call (a larger result goes alone)."""
+        batch: List[dict] = []
+        size = 0
+        for entry in entries:
+            try:
+                item_size = len(json.dumps(result_item(entry), allow_nan=False).encode("utf-8")) + 1
+            except (TypeError, ValueError) as exc:
+                self.give_up(entry, "the result is not valid JSON (%s)" % exc)
+                continue
+            if batch and (len(batch) >= RESULT_BATCH or size + item_size > self.config.results_max_bytes):
+                yield batch
+                batch, size = [], 0
+            batch.append(entry)
+            size += item_size
+        if batch:
+            yield batch
 
     # ------------------------------------------------------------ before the result: log tail, artifacts
 
@@ -114,10 +150,12 @@ class Delivery:
 
     # ------------------------------------------------------------ the results call
 
-    def report(self, entries: List[dict]) -> bool:
-        """One results call for these entries; False when it must be tried again later."""
+    def report(self, entries: List[dict], *, lease: bool = True) -> bool:
+        """One results call for these entries; False when delivery must wait (the server is unreachable)."""
         body = {"results": [result_item(entry) for entry in entries]}
-        if self.lease_with_results:  # fill the free slots in `next` (max_tasks 0 when draining: nothing new)
+        if not self.lease_with_results and time.monotonic() >= self.lease_reprobe_at:
+            self.lease_with_results = True  # the server may have been upgraded (or the 400 was a fluke)
+        if lease and self.lease_with_results:  # fill the free slots in `next` (max_tasks 0 when draining: nothing new)
             body["lease"] = {"max_tasks": self.slots_to_lease(), "executors": sorted(self.executors)}
         try:
             answer = self.client.post("/api/v1/runners/results", body)
@@ -128,12 +166,32 @@ class Delivery:
                 log.warning("result of lease %s%s refused with 409 (the lease is not current)", entry["lease_id"],
                             " (late, from before a restart)" if entry.get("late") else "")
         except Unreachable as exc:
+            if exc.status == SERVER_ERROR and self.server_works_since(entries):
+                return self.refused(entries, exc)
             log.warning("reporting %d result(s) failed (%s); retrying in %.1fs", len(entries), exc,
                         self.backoff.failed())
             return False
         except ClientError as exc:
-            return self.refused(entries, exc, leased="lease" in body)
+            if exc.status in (401, 403, 426):
+                self.shutdown.refused(exc)
+                return False
+            if exc.status == 400 and "lease" in body and about_lease(exc.body):
+                # Never let the `lease` addition cost a result: resend without it, lease separately for a while.
+                log.warning("results with `lease` refused (%s); resending without it, leasing separately for %ds",
+                            exc, LEASE_REPROBE_S)
+                self.lease_with_results = False
+                self.lease_reprobe_at = time.monotonic() + LEASE_REPROBE_S
+                return self.report(entries, lease=False)
+            if exc.status in REFUSED_STATUSES:
+                return self.refused(entries, exc)
+            # Not about what was sent (a wrong URL, a proxy's answer...): keep everything, try again later.
+            log.error("reporting %d result(s) failed (%s); retrying in %.1fs", len(entries), exc, self.backoff.failed())
+            return False
         self.backoff.succeeded()
+        self.answered(entries, answer)
+        return True
+
+    def answered(self, entries: List[dict], answer) -> None:
         # The tasks handed back first: pending before the reported slots free up, so the long-poll never counts
         # them as free. Successors (chain affinity), then, with `lease`, other tasks for the free slots.
         for task in (answer or {}).get("next") or []:
@@ -148,32 +206,62 @@ class Delivery:
                          " (duplicate)" if verdict.get("duplicate") else "")
                 if entry.get("task_id") is not None:
                     self.slots.note_finished(int(entry["task_id"]))
-            else:
+            elif is_stale(verdict):
                 log.warning("result of lease %s refused: %s", entry["lease_id"], verdict.get("reason") or "")
+            else:  # refused for what it holds: sending it again would be refused again
+                log.error("result of lease %s (task %s) REFUSED by the server and dropped: %s", entry["lease_id"],
+                          entry.get("task_id"), verdict.get("reason") or verdict.get("error") or verdict)
             self.drop(entry["lease_id"])
         self.slots.generation += 1
         self.slots.freed.set()
+
+    def refused(self, entries: List[dict], exc: HttpError) -> bool:
+        """The server refused the whole call (400, 413, 500...): halves until the refused result(s) are found."""
+        if len(entries) > 1:
+            half = len(entries) // 2
+            log.warning("a batch of %d results was refused (%s); splitting it so that the others get through",
+                        len(entries), exc)
+            return self.report(entries[:half]) and self.report(entries[half:])
+        entry = entries[0]
+        lease = entry["lease_id"]
+        if exc.status != SERVER_ERROR:  # a 4xx for this result alone: it would be refused as it is every time
+            self.give_up(entry, "HTTP %d: %s" % (exc.status, exc))
+            return True
+        entry["tries"] = int(entry.get("tries") or 0) + 1
+        self.last_try[lease] = time.monotonic()
+        if entry["tries"] >= TRIES_OF_A_RESULT:
+            self.give_up(entry, "HTTP 500 on this result alone, %d times: %s" % (entry["tries"], exc))
+            return True
+        self.spool.save(entry)
+        delay = backoff_delay(entry["tries"], self.config.retry_max_s)
+        self.held_back[lease] = time.monotonic() + delay
+        log.error("the server failed (500) on the result of lease %s (task %s) alone (try %d of %d): %s; the "
+                  "others go on, this one is tried again in %.1fs", lease, entry.get("task_id"), entry["tries"],
+                  TRIES_OF_A_RESULT, exc, delay)
         return True
 
-    def refused(self, entries: List[dict], exc: ClientError, *, leased: bool) -> bool:
-        """A 4xx for the whole call (not a 409)."""
-        if exc.status in (401, 403, 426):
-            self.shutdown.refused(exc)
-            return False
-        if exc.status == 400 and leased:
-            # Never let the `lease` addition cost a result: resend without it, lease separately from now on.
-            log.warning("results with `lease` refused (%s); resending without it", exc)
-            self.lease_with_results = False
-            return self.report(entries)
-        # The server cannot take these as they are: report each as a plain failure instead.
-        log.error("results refused (%s); reporting them as failed", exc)
-        for entry in entries:
-            if entry.get("rewritten"):
-                self.drop(entry["lease_id"])
-                continue
-            entry.update(state=FAILED, outputs={}, error="the server refused the result: %s" % exc, rewritten=True)
-            self.spool.save(entry)
-        return False
+    def give_up(self, entry: dict, why: str) -> None:
+        """A result the server refuses on its own: reported as a plain failure instead, or dropped if that was it."""
+        lease = entry["lease_id"]
+        self.held_back.pop(lease, None)
+        self.last_try.pop(lease, None)
+        if entry.get("rewritten"):
+            log.error("the result of lease %s (task %s) is DROPPED: the server refused even the plain failure "
+                      "reported instead (%s). Its task stays leased until the lease expires.", lease,
+                      entry.get("task_id"), why)
+            self.drop(lease)
+            return
+        log.error("the result of lease %s (task %s, %s) is REFUSED by the server (%s); reporting the task failed "
+                  "instead", lease, entry.get("task_id"), entry.get("state"), why)
+        entry.update(state=FAILED, outputs={}, rewritten=True, tries=0,
+                     error=printable("runner %r could not deliver this task's result (it was %s): the server refused "
+                                     "it: %s" % (self.config.name, entry.get("state"), why)))
+        self.spool.save(entry)
+
+    def server_works_since(self, entries: List[dict]) -> bool:
+        """Whether the server answered some call since these results were last tried: a 500 is then about them."""
+        last = max([self.last_try.get(entry["lease_id"], 0.0) for entry in entries])
+        return self.server_ok_at() > last
 
     def slots_to_lease(self) -> int:
         """``max_tasks`` of the ``lease`` in a results call: the free slots, none when draining."""
@@ -187,6 +275,8 @@ class Delivery:
         """The server has answered for this result (or never will): out of the spool, its slot freed."""
         entry = self.spool.get(lease_id)
         self.spool.remove(lease_id)
+        self.held_back.pop(lease_id, None)
+        self.last_try.pop(lease_id, None)
         run = self.slots.answered(lease_id)
         clean_workdir(self.config, (run.workdir if run else None) or (entry or {}).get("workdir"))
 
@@ -196,6 +286,27 @@ class Delivery:
         if run is not None:
             log.warning("lost the lease of %s before its result was delivered", run.label)
             self.drop(lease_id)
+
+
+def about_lease(body) -> bool:
+    """A 400 about the `lease` key of a results call rather than about the results it carries."""
+    if not isinstance(body, dict):
+        return "lease" in str(body or "")
+    keys = [str(key) for key in body]
+    return not any(key.startswith("results") for key in keys) and (
+        any(key == "lease" or key.startswith(("lease.", "lease[")) for key in keys)
+        or "lease" in json.dumps(body) or bool(set(keys) & {"max_tasks", "executors"}))
+
+
+def is_stale(verdict: dict) -> bool:
+    """A per-result refusal because the lease is not current (any other reason is about the result)."""
+    reason = str(verdict.get("reason") or verdict.get("error") or "").lower()
+    return reason == "409" or any(word in reason for word in ("not current", "stale", "expired", "task is "))
+
+
+def printable(text: str, limit: int = 2000) -> str:
+    """Text any server can store: no NUL or other control characters but newlines and tabs, bounded."""
+    return "".join(ch if ch >= " " or ch in "\n\t" else "?" for ch in text)[:limit]
 
 
 def result_item(entry: dict) -> dict:

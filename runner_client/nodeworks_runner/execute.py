@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from nodeworks_runner.executors.base import CANCELLED, FAILED, SUCCEEDED, TaskResult
+from nodeworks_runner.executors.parent_death import LastResort
 
 
 class TaskCancelled(BaseException):
@@ -38,6 +39,7 @@ class _Cancel:
 
 
 def _on_sigterm(signum, frame):
+    LastResort.arm_if_orphaned()  # the runner died (parent_death.py): the node gets the grace period, no more
     if not _Cancel.armed:
         return
     if _Cancel.deferred:
@@ -48,6 +50,7 @@ def _on_sigterm(signum, frame):
 
 
 def install_cancel_handler() -> None:
+    LastResort.remember_parent()
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 

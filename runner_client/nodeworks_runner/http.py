@@ -106,6 +106,7 @@ class Client:
         self.auth_scheme = auth_scheme
         self.timeout = timeout
         self.retry_max_s = retry_max_s
+        self.last_ok_at = 0.0  # monotonic time of the last answer below 400: the server works
         handlers = []
         if proxy:
             handlers.append(urllib.request.ProxyHandler({"http": proxy, "https": proxy}))
@@ -136,7 +137,9 @@ class Client:
 
     def _open(self, request: urllib.request.Request, timeout: Optional[float]):
         try:
-            return self.opener.open(request, timeout=timeout or self.timeout)
+            response = self.opener.open(request, timeout=timeout or self.timeout)
+            self.last_ok_at = time.monotonic()
+            return response
         except urllib.error.HTTPError as exc:
             body = _read_json(exc)
             message = "%s %s: HTTP %d %s" % (request.get_method(), request.full_url, exc.code, _detail(body))

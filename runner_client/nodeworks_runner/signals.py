@@ -19,6 +19,7 @@ from typing import Optional
 log = logging.getLogger("nodeworks_runner")
 
 REFUSED_EXIT_CODE = 3
+UNREACHABLE_EXIT_CODE = 4  # `run --once` gave up reaching the server
 
 
 class Shutdown:
@@ -48,6 +49,14 @@ class Shutdown:
     def drain(self, why: str) -> None:
         if not self.draining:
             log.info("%s", why)
+        self.draining = True
+        self.wake_loop.set()
+
+    def gave_up(self, why: str) -> None:
+        """`run --once` could not reach the server: leave with a non-zero code (cron sees it)."""
+        if self.exit_code == 0:
+            log.error("giving up: %s", why)
+            self.exit_code = UNREACHABLE_EXIT_CODE
         self.draining = True
         self.wake_loop.set()
 

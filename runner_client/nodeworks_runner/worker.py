@@ -61,7 +61,7 @@ class Runner:
         self.tasks = Tasks(config, self.client, self.executors, self.slots, self.spool, self.journal,
                            self.shutdown, on_started=self.heartbeats.beat_now)
         self.delivery = Delivery(config, self.client, self.executors, self.spool, self.slots, self.logs,
-                                 self.shutdown)
+                                 self.shutdown, server_ok_at=self.server_ok_at)
         self.leaser: Optional[Leaser] = None
         self.once = False
 
@@ -109,6 +109,10 @@ class Runner:
                 self.tasks.lose(lease_id)
                 self.delivery.forget(lease_id)
 
+    def server_ok_at(self) -> float:
+        """When the server last answered a call of this runner (its heartbeats have their own client)."""
+        return max(self.client.last_ok_at, self.heartbeats.client.last_ok_at)
+
     def time_to_exit(self) -> bool:
         shutdown, slots = self.shutdown, self.slots
         if shutdown.refusal is not None and not slots.running:
@@ -121,10 +125,21 @@ class Runner:
         if shutdown.draining:
             delivering = slots.reported and self.delivery.backoff.failures < DELIVERY_TRIES_WHEN_DRAINING
             return not slots.busy() and not delivering
+        if self.once and self.server_unreachable_too_long():
+            return not slots.running  # the running tasks finish into the spool, sent on the next start
         if self.once:
             idle = not slots.busy() and not slots.reported and not self.leaser.in_flight
             return idle and self.leaser.last_empty_generation == slots.generation
         return False
+
+    def server_unreachable_too_long(self) -> bool:
+        """--once (for cron) gives up after --retry-attempts failed tries in a row; the long-running mode never."""
+        failures = max(self.leaser.backoff.failures, self.delivery.backoff.failures, self.heartbeats.backoff.failures)
+        if failures < max(1, self.config.retry_attempts):
+            return False
+        self.shutdown.gave_up("the server at %s could not be reached %d times in a row (--retry-attempts %d)"
+                              % (self.config.url, failures, self.config.retry_attempts))
+        return True
 
     def wait_a_tick(self) -> None:
         busy = self.slots.running or self.slots.pending or self.slots.reported

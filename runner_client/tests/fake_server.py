@@ -47,6 +47,11 @@ class FakeServer:
         self.download_delay_s = 0.0  # a slow artifact download
         self.slow_calls = []  # (call name, monotonic start, monotonic end) of every call delayed on purpose
         self.heartbeat_at = []  # monotonic arrival time of each heartbeat (beside `heartbeats`)
+        self.poisoned = None  # set: results(result) -> True for a result that makes the whole batch fail ...
+        self.poison_status = 500  # ... with this status (today's server: 500 for one NUL character)
+        self.refuse_verdicts = {}  # task id -> the reason its result is answered `accepted: false` in a 200
+        self.results_max_body = 0  # set: a results body larger than this many bytes answers 413
+        self.refused_batches = []  # (status, lease ids) of every results call refused as a whole
         self.lease_in_results = "yes"  # `lease` in a results call: "yes" (fill `next`), "ignore" (old server), "reject"
         self.calls = []
         self.lease_retry_after_s = None  # set: an empty lease answers at once with this `retry_after_s`
@@ -113,6 +118,8 @@ class FakeServer:
                     return
                 body = json.loads(raw or b"{}")
                 server.bodies.append((name, body))
+                if name == "results" and server.refuse_batch(self, raw, body):
+                    return
                 getattr(self, "_" + name)(body)
 
             def _register(self, body):
@@ -205,6 +212,12 @@ class FakeServer:
                 answers, released = [], []
                 for result in body["results"]:
                     lease = result["lease_id"]
+                    task = server.leased.get(lease)
+                    if task is not None and task["task_id"] in server.refuse_verdicts:
+                        server.refused.append(result)
+                        answers.append({"lease_id": lease, "accepted": False,
+                                        "reason": server.refuse_verdicts[task["task_id"]]})
+                        continue
                     task = server.leased.pop(lease, None)
                     if task is None:
                         server.refused.append(result)
@@ -233,6 +246,22 @@ class FakeServer:
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def refuse_batch(self, handler, raw: bytes, body: dict) -> bool:
+        """A results call refused as a whole: 413 when too large, the poison status when an item is poisoned."""
+        leases = [result.get("lease_id") for result in body.get("results") or []]
+        if self.results_max_body and len(raw) > self.results_max_body:
+            self.refused_batches.append((413, leases))
+            handler._json(413, {"detail": "Request body too large."})
+            return True
+        if self.poisoned is not None and any(self.poisoned(result) for result in body.get("results") or []):
+            self.refused_batches.append((self.poison_status, leases))
+            if self.poison_status == 500:
+                handler._json(500, {"detail": "A server error occurred."})
+            else:
+                handler._json(self.poison_status, {"results[0].outputs": ["cannot be stored"]})
+            return True
+        return False
 
     def delay(self, call: str, seconds: float) -> None:
         if seconds > 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -97,7 +98,7 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def test_kill_9_mid_task_requeues_and_the_late_result_gets_409(start_runner, publish_and_execute, wait_run,
+def test_kill_9_mid_task_stops_it_requeues_and_the_late_result_gets_409(start_runner, publish_and_execute, wait_run,
                                                                 user_api):
     command = make_node("slow", ["shell", "Command"], inputs={"command": ["sh", "-c", "sleep 2; echo finished"]},
                         outputs=("stdout", "stderr", "returncode"), requirements={"executor": "shell"})
@@ -105,6 +106,7 @@ def test_kill_9_mid_task_requeues_and_the_late_result_gets_409(start_runner, pub
     workflow_id, run_id = publish_and_execute(workflow_of(command))
     wait_for(lambda: node(user_api.get(f"/api/v1/workflow/status/{workflow_id}?run={run_id}"), "slow")["state"]
              == "running", 15, "the task to run on the first runner")
+    wait_for(lambda: any("$ sh -c" in p.read_text() for p in first.home.rglob("log.txt")), 15, "the command to start")
     first.kill9()
     second = start_runner("r-second", executors=("shell",))
     status = wait_run(workflow_id, run_id=run_id, timeout=30)
@@ -113,8 +115,11 @@ def test_kill_9_mid_task_requeues_and_the_late_result_gets_409(start_runner, pub
     assert (slow["runner"], slow["attempt"], slow["state"]) == ("r-second", 2, "succeeded"), slow
     assert slow["outputs"]["stdout"] == "finished\n"
 
-    # The orphaned attempt 1 finished on its own and left its result behind; the restarted runner reports it late.
-    wait_for(lambda: list(first.home.rglob("result.json")), 10, "attempt 1 to write its result")
+    # The orphaned attempt 1 died with its runner (issue 11 item 8: cancelled, never finished) and left that result
+    # behind; the restarted runner reports it late.
+    [result] = wait_for(lambda: list(first.home.rglob("result.json")), 10, "attempt 1 to write its result")
+    assert json.loads(result.read_text())["state"] == "cancelled"
+    assert "\nfinished\n" not in (result.parent / "log.txt").read_text()
     first.restart()
     wait_for(lambda: "refused with 409" in first.log(), 15, "the late result to be refused")
     assert "(late, from before a restart)" in first.log()

@@ -43,6 +43,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -51,6 +52,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from nodeworks_runner.executors.base import CANCELLED, FAILED, SUCCEEDED, Executor, Handle, TaskResult
+from nodeworks_runner.executors.parent_death import dies_with_this_process
 from nodeworks_runner.executors.process import (
     ENTRY_MODULE,
     PACKAGE_DIR,
@@ -398,6 +400,8 @@ class ContainerHandle(Handle):
         self.process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, close_fds=True, cwd=str(workdir),
+            # A killed runner: the engine's signal proxy passes the SIGTERM to the container (--rm removes it).
+            preexec_fn=dies_with_this_process(signal.SIGTERM),
         )
         self._pumps = [
             threading.Thread(target=self._pump, args=(self.process.stdout, self._out), daemon=True),

@@ -22,6 +22,7 @@ import time
 from typing import Dict, List, Optional
 
 from nodeworks_runner.executors.base import CANCELLED, FAILED, Executor, Handle, TaskResult
+from nodeworks_runner.executors.parent_death import dies_with_this_process
 from nodeworks_runner.executors.process import (
     LogFileReader,
     child_environment,
@@ -43,6 +44,7 @@ class Worker:
             env=env,
             start_new_session=True,
             close_fds=True,
+            preexec_fn=dies_with_this_process(signal.SIGTERM),  # a killed runner cancels its task (parent_death.py)
         )
         self.pid = self.process.pid
         self.handle: Optional["LocalHandle"] = None

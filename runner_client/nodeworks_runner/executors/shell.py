@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import pathlib
+import signal
 import subprocess
 
 from nodeworks_runner.executors.base import Executor, Handle
+from nodeworks_runner.executors.parent_death import dies_with_this_process
 from nodeworks_runner.executors.process import (
     ENTRY_MODULE,
     ProcessHandle,
@@ -24,7 +26,8 @@ class ShellExecutor(Executor):
     folder, or a conda environment name run through ``conda run -n``), else ``--python``. The
     child starts a new session (its own process group, out of reach of the terminal's Ctrl-C);
     cancel sends SIGTERM to the group and to the groups of commands the node started, then SIGKILL
-    after the grace period. stdout and stderr go to ``log.txt`` in the task's work directory.
+    after the grace period; so does the runner's death (see parent_death.py). stdout and stderr go
+    to ``log.txt`` in the task's work directory.
     """
 
     name = "shell"
@@ -48,6 +51,7 @@ class ShellExecutor(Executor):
                 env=child_environment(self.config, task, ours),
                 start_new_session=True,
                 close_fds=True,
+                preexec_fn=dies_with_this_process(signal.SIGTERM),  # a killed runner cancels it (parent_death.py)
             )
         return ProcessHandle(process, workdir, log_path=log_file, result_path=result_file,
                              label="the node process (%s)" % os.path.basename(argv[0]))

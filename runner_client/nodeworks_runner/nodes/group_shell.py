@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+from nodeworks_runner.executors.parent_death import dies_with_this_process
 from nodeworks_runner.nodes import NodeContext, NodeFailure, builtin
 
 OUTPUT_LIMIT = 1024 * 1024  # characters of stdout/stderr kept as output values (the log keeps all)
@@ -128,6 +129,7 @@ def command_node(ctx: NodeContext) -> dict:
                 process = subprocess.Popen(
                     argv, cwd=str(ctx.workdir), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
+                    preexec_fn=dies_with_this_process(signal.SIGKILL),  # never outlives its node process
                 )
             except OSError as exc:
                 raise NodeFailure("cannot start %r: %s" % (argv[0], exc)) from None
