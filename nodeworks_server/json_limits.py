@@ -29,6 +29,10 @@ def loads_limited(raw: bytes | str):
         raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:
+        # Python refuses to convert integers of more than sys.get_int_max_str_digits() digits
+        # (CVE-2020-10735); the message names the limit.
+        raise JSONInputError(f"invalid JSON number: {exc}") from None
     if not json_depth_ok(value, settings.MAX_JSON_DEPTH):
         raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels")
     return value

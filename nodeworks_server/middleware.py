@@ -31,3 +31,16 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class NulInUrlMiddleware:
+    """Refuses a URL whose path or query holds a NUL (%00) with a 400. No name, node or value can hold
+    one (the database cannot store it), and PostgreSQL refuses it even in a lookup: a 500 otherwise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            return JsonResponse({"detail": "the URL holds a NUL character (%00), which no name or value can hold."}, status=400)
+        return self.get_response(request)

@@ -21,7 +21,8 @@ def _bad_char(text: str) -> str | None:
 
 
 def unstorable_text(value: Any, where: str) -> str | None:
-    """Where in a JSON value (keys included) a string cannot be stored, and why; None when all can."""
+    """Where in a JSON value (keys included) a string cannot be stored, and why; None when all can.
+    `where` names the value in the message (its members are joined to it with dots)."""
     # One C-speed pass decides the common case; only a hit walks the value to name the place.
     dumped = json.dumps(value, ensure_ascii=False, default=str)
     try:
@@ -41,8 +42,8 @@ def unstorable_text(value: Any, where: str) -> str | None:
             for key, item in current.items():
                 problem = _bad_char(str(key))
                 if problem:
-                    return f"a key in {path} holds {problem}, which cannot be stored"
-                stack.append((item, f"{path}.{key}"))
+                    return f"a key in {path or 'it'} holds {problem}, which cannot be stored"
+                stack.append((item, f"{path}.{key}" if path else str(key)))
         elif isinstance(current, list | tuple):
             stack.extend((item, f"{path}[{index}]") for index, item in enumerate(current))
     return None
