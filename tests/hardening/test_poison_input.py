@@ -91,3 +91,12 @@ def test_token_detail_answers_405_to_get_and_post(alice_client):
         assert response.status_code == 405, (method, response.content)
     assert alice_client.delete(f"/api/v1/token/{created['id']}").status_code == 204
     assert alice_client.delete(f"/api/v1/token/{created['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400"])
+def test_float_out_of_range_is_400_not_infinity_stored(alice_client, number):
+    workflow = json.dumps({"name": "big", "workflow": shell_workflow("PLACEHOLDER")}).encode()
+    body = workflow.replace(b'"PLACEHOLDER"', number)
+    response = alice_client.post("/api/v1/workflow/publish", data=body, content_type="application/json")
+    assert response.status_code == 400 and "range" in response.json()["detail"], response.content
+    assert not Workflow.objects.exists()
