@@ -126,3 +126,32 @@ def test_nul_in_log_chunk_is_stored_visible(owner, owner_runner):
     assert status == 200 and answer["next_offset"] == 4 + 3 + 3, answer
     log = TaskLog.objects.get(task=tasks_by_node(run)[task["node"]["uniquename"]])
     assert log.data == "a\u2400b\ncd\n" and log.size == 10
+
+
+@pytest.mark.django_db
+def test_a_value_the_checks_miss_still_fails_only_its_item(owner, owner_runner, monkeypatch):
+    """The safety net under the checks: with them switched off, PostgreSQL's own refusal (DataError) of one
+    success in a batch refuses that item alone; the batch's other successes are applied."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite stores a NUL: the database refuses nothing here")
+    from workflows.lifecycle import results as results_module
+
+    monkeypatch.setattr(results_module, "unstorable_text", lambda value, where: None)
+    run = start_run(owner, fan_out(3))
+    _, client = owner_runner
+    [root] = client.lease()
+    status, answer = client.result(root["lease_id"], "succeeded", {"out": 2})
+    children = {task["node"]["uniquename"]: task for task in answer["next"] + client.lease(max_tasks=3)}
+    names = sorted(children)
+    items = [_item(children[names[0]], outputs={"out": "a\u0000b"})] + [_item(children[n]) for n in names[1:]]
+    status, answer = client.results(items)
+    assert status == 200, answer
+    verdicts = {verdict["lease_id"]: verdict for verdict in answer["results"]}
+    bad = verdicts[children[names[0]]["lease_id"]]
+    assert bad["accepted"] is False and bad["status"] == 400 and "database" in bad["reason"], bad
+    assert all(verdicts[children[n]["lease_id"]]["accepted"] for n in names[1:])
+    stored = tasks_by_node(run)
+    assert stored[names[0]].state == TaskState.FAILED
+    assert all(stored[n].state == TaskState.SUCCEEDED for n in names[1:])

@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
+from django.db import DataError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -72,7 +73,15 @@ def _result_apply_one(
     finished = finished or timezone.now()
     if state == TaskState.SUCCEEDED:
         result = {"lease_id": lease_id, "outputs": outputs, "started": started, "finished": finished}
-        applied, released, _ = outcomes.tasks_succeed(runner_id=runner_id, results=[result])
+        try:
+            with transaction.atomic():
+                applied, released, _ = outcomes.tasks_succeed(runner_id=runner_id, results=[result])
+        except DataError:
+            # The database refused a value the checks did not foresee: this item alone is refused.
+            return _result_apply_one(
+                runner_id=runner_id, lease_id=lease_id, state=state, outputs={}, error="", started=started,
+                finished=finished, refusal="the database could not store its outputs",
+            )
         if applied:
             run_finish_if_done(run_id=task.run_id)
         outcome = outcomes.Outcome(applied=bool(applied), state=TaskState.SUCCEEDED, released=released)
@@ -102,9 +111,7 @@ def results_report(
     successes = [
         result for index, result in enumerate(results) if result["state"] == TaskState.SUCCEEDED and index not in refusals
     ]
-    applied, released, run_ids = (
-        outcomes.tasks_succeed(runner_id=scope.id, results=successes) if successes else (set(), (), [])
-    )
+    applied, released, run_ids = _succeed_together(scope, successes) if successes else (set(), (), [])
     released = list(released)
     answers = []
     for index, result in enumerate(results):
@@ -121,6 +128,16 @@ def results_report(
     for run_id in set(run_ids) - {task.run_id for task in next_tasks}:
         run_finish_if_done(run_id=run_id)
     return answers, task_payloads(next_tasks)
+
+
+def _succeed_together(scope: RunnerScope, successes: list[dict]) -> tuple[set, tuple[int, ...], list[int]]:
+    try:
+        with transaction.atomic():
+            return outcomes.tasks_succeed(runner_id=scope.id, results=successes)
+    except DataError:
+        # One value the checks did not foresee spoils the batch's one statement: each success is then
+        # applied on its own (_result_apply_one), so only the bad one is refused.
+        return set(), (), []
 
 
 def _claim_next(scope: RunnerScope, *, answers: list[ResultAnswer], released: list[int], lease: dict | None) -> list[Task]:
