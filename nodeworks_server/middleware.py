@@ -41,6 +41,12 @@ class NulInUrlMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
-            return JsonResponse({"detail": "the URL holds a NUL character (%00), which no name or value can hold."}, status=400)
+        if "\x00" in request.path:
+            return JsonResponse({"detail": "the URL's path holds a NUL character (%00), which no name can hold."}, status=400)
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            for key, values in request.GET.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    name = key.replace("\x00", "\u2400")
+                    message = "holds a NUL character (%00), which no value can hold"
+                    return JsonResponse({"detail": f"{name}: {message}.", "errors": {name: [message]}}, status=400)
         return self.get_response(request)
