@@ -60,12 +60,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "nodeworks_server.middleware.BodySizeLimitMiddleware",
-    "nodeworks_server.middleware.NulInUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "nodeworks_server.middleware.NulInUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
