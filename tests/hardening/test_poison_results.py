@@ -155,3 +155,17 @@ def test_a_value_the_checks_miss_still_fails_only_its_item(owner, owner_runner, 
     stored = tasks_by_node(run)
     assert stored[names[0]].state == TaskState.FAILED
     assert all(stored[n].state == TaskState.SUCCEEDED for n in names[1:])
+
+
+@pytest.mark.django_db
+def test_a_refused_failure_keeps_the_runners_error(owner, owner_runner):
+    run = start_run(owner, fan_out(1))
+    _, client = owner_runner
+    [task] = client.lease()
+    now = timezone.now()
+    item = {"lease_id": task["lease_id"], "state": "failed", "error": "Traceback: boom",
+            "started": now.isoformat(), "finished": (now - timedelta(seconds=1)).isoformat()}
+    status, answer = client.results([item])
+    assert status == 200 and answer["results"][0]["status"] == 400, answer
+    stored = tasks_by_node(run)[task["node"]["uniquename"]]
+    assert stored.state == TaskState.FAILED and "before started" in stored.error and "Traceback: boom" in stored.error

@@ -64,7 +64,10 @@ def _result_apply_one(
         return ResultAnswer(str(lease_id), accepted=False, reason=f"task is {task.state}", status=STALE), ()
     if refusal is not None:
         # Ended as a failure (retried while retries remain, like any failure), so the run goes on.
-        outcome = outcomes.task_fail(task=task, error=f"result refused: {refusal}", started=None, finished=timezone.now())
+        reported = f"\nthe runner's error: {error}" if error else ""  # a failure's own message is kept
+        outcome = outcomes.task_fail(
+            task=task, error=f"result refused: {refusal}{reported}", started=None, finished=timezone.now()
+        )
         if not outcome.applied:
             return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current", status=STALE), ()
         return ResultAnswer(
