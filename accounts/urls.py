@@ -8,5 +8,5 @@ urlpatterns = [
     path("logout", apis.LogoutApi.as_view(), name="logout"),
     path("token/refresh", apis.RefreshApi.as_view(), name="token-refresh"),
     path("token", apis.ApiTokenApi.as_view(), name="token"),
-    path("token/<int:token_id>", apis.ApiTokenApi.as_view(), name="token-detail"),
+    path("token/<int:token_id>", apis.ApiTokenDetailApi.as_view(), name="token-detail"),
 ]

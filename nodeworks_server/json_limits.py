@@ -1,6 +1,7 @@
 """Decoding untrusted JSON with the project's limits: UTF-8, no NaN/Infinity, bounded depth."""
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,17 @@ def _reject_constant(name: str):
     )
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        # 1e400 decodes to inf, which json.dumps writes back as `Infinity`: not JSON, so PostgreSQL's
+        # jsonb refuses it at the write (a 500) and a document holding it could never run.
+        raise JSONInputError(
+            f"number {text[:40]} is out of a float's range; send {{\"$nw\": \"float\", \"v\": \"Infinity\"}}"
+        )
+    return value
+
+
 def loads_limited(raw: bytes | str):
     if isinstance(raw, bytes):
         try:
@@ -23,12 +35,18 @@ def loads_limited(raw: bytes | str):
         except UnicodeDecodeError as exc:
             raise JSONInputError(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         # The C decoder recurses per nesting level; a hostile body hits the interpreter limit first.
         raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels") from None
+    except JSONInputError:
+        raise
     except json.JSONDecodeError as exc:
         raise JSONInputError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:
+        # Python refuses to convert integers of more than sys.get_int_max_str_digits() digits
+        # (CVE-2020-10735); the message names the limit.
+        raise JSONInputError(f"invalid JSON number: {exc}") from None
     if not json_depth_ok(value, settings.MAX_JSON_DEPTH):
         raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels")
     return value

@@ -31,3 +31,22 @@ class BodySizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class NulInUrlMiddleware:
+    """Refuses a URL whose path or query holds a NUL (%00) with a 400. No name, node or value can hold
+    one (the database cannot store it), and PostgreSQL refuses it even in a lookup: a 500 otherwise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path:
+            return JsonResponse({"detail": "the URL's path holds a NUL character (%00), which no name can hold."}, status=400)
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            for key, values in request.GET.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    name = key.replace("\x00", "\u2400")
+                    message = "holds a NUL character (%00), which no value can hold"
+                    return JsonResponse({"detail": f"{name}: {message}.", "errors": {name: [message]}}, status=400)
+        return self.get_response(request)

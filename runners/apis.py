@@ -1,12 +1,14 @@
 """The runner protocol (SPEC.md, "The runner protocol"): thin views over runners/services.py."""
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import APIView
 
 from nodeworks_server.parsers import LimitedJSONParser
@@ -47,11 +49,24 @@ class HeartbeatApi(RunnerProtocolMixin, APIView):
         return Response(body, status=STALE if all_lost else status.HTTP_200_OK)
 
 
+class LogText(serializers.CharField):
+    """A log chunk as the process wrote it. A NUL or a lone surrogate is not refused (a 400 would stop
+    the task's log for good, every later chunk being past the offset): lifecycle/data.py stores it visible."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitNullCharactersValidator | ProhibitSurrogateCharactersValidator)
+        ]
+
+
 class LogsApi(RunnerProtocolMixin, APIView):
     class InputSerializer(serializers.Serializer):
         lease_id = serializers.UUIDField()
         offset = serializers.IntegerField(min_value=0)
-        data = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=4 * 1024 * 1024)
+        data = LogText(allow_blank=True, trim_whitespace=False, max_length=4 * 1024 * 1024)
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
@@ -106,5 +121,7 @@ class ResultsApi(RunnerProtocolMixin, APIView):
             "results": [{key: value for key, value in vars(a).items() if value is not None} for a in answers],
             "next": next_tasks,
         }
-        all_stale = all(not answer.accepted for answer in answers)
+        # 409 only when every lease named is stale: a result refused on its own (400 in its answer)
+        # failed its task, which is a change, so the call as a whole succeeded.
+        all_stale = all(answer.status == 409 for answer in answers)
         return Response(body, status=STALE if all_stale else status.HTTP_200_OK)

@@ -14,6 +14,7 @@ from typing import Any
 
 from nodeworks_server.constants import EXECUTORS
 from nodeworks_server.json_limits import json_depth_ok
+from nodeworks_server.storable_text import storable_free_text, unstorable_text
 
 from . import dag
 
@@ -112,6 +113,9 @@ def validate_requirements(req: Any, *, where: str) -> dict:
 
     if not isinstance(req, dict):
         raise fail("must be a JSON object")
+    problem = unstorable_text(req, "")
+    if problem is not None:
+        raise fail(problem)
     for key, value in req.items():
         if key not in _REQUIREMENT_KEYS:
             raise fail(
@@ -213,11 +217,32 @@ def _check_connection(key: str, conn: dict, nodes: dict[str, dict]) -> Connectio
     return Connection(key, source, destination, feedback)
 
 
+def _check_storable(obj: dict) -> None:
+    """A value the database cannot store (NUL, a lone surrogate) would publish, then fail every execute:
+    refused here, naming the node and terminal. Never echoes the bad text (a lone surrogate cannot
+    even be rendered into the answer)."""
+    if unstorable_text(obj, "") is None:
+        return
+    for key, value in obj.items():
+        name = storable_free_text(str(key))
+        terminals = value.get("terminals") if isinstance(value, dict) else None
+        for terminal, spec in (terminals.items() if isinstance(terminals, dict) else ()):
+            problem = unstorable_text(spec, "")
+            if problem is not None:
+                raise WorkflowFormatError(
+                    f"node {_q(name)}, terminal {_q(storable_free_text(str(terminal)))}: {problem}", obj=name
+                )
+        problem = unstorable_text({key: value}, "")
+        if problem is not None:
+            raise WorkflowFormatError(f"object {_q(name)}: {problem}", obj=name)
+
+
 def parse_workflow(obj: Any, *, limits: Limits = Limits()) -> Graph:
     if not isinstance(obj, dict):
         raise WorkflowFormatError("workflow must be a JSON object")
     if not json_depth_ok(obj, limits.max_depth):
         raise WorkflowFormatError(f"nesting deeper than {limits.max_depth} levels")
+    _check_storable(obj)
 
     node_items: list[tuple[str, dict]] = []
     conn_items: list[tuple[str, dict]] = []

@@ -9,6 +9,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 
 from nodeworks_server.errors import InvalidInput, TooLarge
+from nodeworks_server.storable_text import storable_free_text
 from workflows.artifact_files import artifact_path
 from workflows.lifecycle.fence import lease_current
 from workflows.models import Artifact, TaskLog
@@ -22,7 +23,9 @@ def _log_append(log: TaskLog, *, offset: int, chunk: bytes) -> int:
     if not fresh:
         return log.size
     room = max(0, settings.MAX_LOG_BYTES - len(log.data.encode("utf-8")))
-    kept = fresh[:room].decode("utf-8", errors="ignore")
+    # A log is read by people: a NUL (which PostgreSQL text cannot hold) is stored as the visible ␀,
+    # a lone surrogate is dropped; `size` still counts the bytes received, so offsets stay the runner's.
+    kept = storable_free_text(fresh[:room].decode("utf-8", errors="ignore"))
     truncated = len(fresh) > room
     # Conditional on the size we read, so two concurrent retries of one chunk store it once.
     updated = TaskLog.objects.filter(pk=log.pk, size=log.size).update(
@@ -40,7 +43,8 @@ def _log_append(log: TaskLog, *, offset: int, chunk: bytes) -> int:
 def log_append(*, runner_id: int, lease_id: uuid.UUID, offset: int, data: str) -> int:
     task = lease_current(runner_id=runner_id, lease_id=lease_id)
     log, _ = TaskLog.objects.get_or_create(task=task, attempt=task.attempt)
-    return _log_append(log, offset=offset, chunk=data.encode("utf-8"))
+    # surrogatepass: a lone surrogate (valid JSON, not valid Unicode) is counted, then dropped from the text.
+    return _log_append(log, offset=offset, chunk=data.encode("utf-8", "surrogatepass"))
 
 
 def artifact_store(*, runner_id: int, lease_id: uuid.UUID, name: str, upload, content_type: str) -> Artifact:

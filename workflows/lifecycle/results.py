@@ -3,9 +3,11 @@
 import uuid
 from dataclasses import dataclass
 
+from django.db import DataError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from nodeworks_server.storable_text import storable_free_text, unstorable_text
 from workflows.lifecycle import outcomes
 from workflows.lifecycle.claim import RunnerScope, tasks_claim
 from workflows.lifecycle.payloads import task_payloads
@@ -20,12 +22,30 @@ class ResultAnswer:
     state: str | None = None
     reason: str | None = None
     duplicate: bool = False
+    # A refused item's own status, as if it had been sent alone: 409 (its lease is not current,
+    # nothing changed) or 400 (the result itself is refused, and its task failed with the reason).
+    status: int | None = None
+
+
+STALE, REFUSED = 409, 400
+
+
+def _result_refusal(result: dict) -> str | None:
+    """Why a well-formed result cannot be stored as sent. Refused on its own, it fails only its task,
+    so one bad value neither blocks the batch nor is resent for ever."""
+    started, finished = result["started"], result["finished"]
+    if started is not None and finished is not None and finished < started:
+        return f"finished ({finished.isoformat()}) is before started ({started.isoformat()})"
+    if result["state"] == TaskState.SUCCEEDED and result["outputs"]:  # only a success stores its outputs
+        return unstorable_text(result["outputs"], "outputs")
+    return None
 
 
 def _result_apply_one(
-    *, runner_id: int, lease_id: uuid.UUID, state: str, outputs: dict, error: str, started, finished
+    *, runner_id: int, lease_id: uuid.UUID, state: str, outputs: dict, error: str, started, finished,
+    refusal: str | None = None,
 ) -> tuple[ResultAnswer, tuple[int, ...]]:
-    """One result, answered on its own: failures, cancels, resends and stale leases."""
+    """One result, answered on its own: failures, cancels, resends, stale leases and refusals."""
     task = (
         Task.objects.select_related("run")
         # A resent result may find its task re-queued (runner cleared) after a retry; the lease id,
@@ -34,16 +54,37 @@ def _result_apply_one(
         .first()
     )
     if task is None:
-        return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current (expired, re-queued or not yours)"), ()
+        return ResultAnswer(
+            str(lease_id), accepted=False, reason="lease is not current (expired, re-queued or not yours)", status=STALE
+        ), ()
     if task.finished_lease_id == lease_id:
         # Sent twice: the stored outcome, once.
         return ResultAnswer(str(lease_id), accepted=True, state=task.state, duplicate=True), ()
     if task.state not in HELD_TASK_STATES:
-        return ResultAnswer(str(lease_id), accepted=False, reason=f"task is {task.state}"), ()
+        return ResultAnswer(str(lease_id), accepted=False, reason=f"task is {task.state}", status=STALE), ()
+    if refusal is not None:
+        # Ended as a failure (retried while retries remain, like any failure), so the run goes on.
+        reported = f"\nthe runner's error: {error}" if error else ""  # a failure's own message is kept
+        outcome = outcomes.task_fail(
+            task=task, error=f"result refused: {refusal}{reported}", started=None, finished=timezone.now()
+        )
+        if not outcome.applied:
+            return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current", status=STALE), ()
+        return ResultAnswer(
+            str(lease_id), accepted=False, state=outcome.state, reason=f"result refused: {refusal}", status=REFUSED
+        ), outcome.released
     finished = finished or timezone.now()
     if state == TaskState.SUCCEEDED:
         result = {"lease_id": lease_id, "outputs": outputs, "started": started, "finished": finished}
-        applied, released, _ = outcomes.tasks_succeed(runner_id=runner_id, results=[result])
+        try:
+            with transaction.atomic():
+                applied, released, _ = outcomes.tasks_succeed(runner_id=runner_id, results=[result])
+        except DataError:
+            # The database refused a value the checks did not foresee: this item alone is refused.
+            return _result_apply_one(
+                runner_id=runner_id, lease_id=lease_id, state=state, outputs={}, error="", started=started,
+                finished=finished, refusal="the database could not store its outputs",
+            )
         if applied:
             run_finish_if_done(run_id=task.run_id)
         outcome = outcomes.Outcome(applied=bool(applied), state=TaskState.SUCCEEDED, released=released)
@@ -52,7 +93,7 @@ def _result_apply_one(
     else:
         outcome = outcomes.task_cancelled(task=task, error=error, started=started, finished=finished)
     if not outcome.applied:
-        return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current"), ()
+        return ResultAnswer(str(lease_id), accepted=False, reason="lease is not current", status=STALE), ()
     return ResultAnswer(str(lease_id), accepted=True, state=outcome.state), outcome.released
 
 
@@ -63,18 +104,25 @@ def results_report(
     rest one by one. `next`: the successors they released, leased to this runner at once (chain
     affinity), as many as results were accepted; with `lease` ({max_tasks, executors}) it is
     topped up with other queued tasks, so a runner needs one call per task instead of two."""
-    successes = [result for result in results if result["state"] == TaskState.SUCCEEDED]
-    applied, released, run_ids = (
-        outcomes.tasks_succeed(runner_id=scope.id, results=successes) if successes else (set(), (), [])
-    )
+    refusals = {}
+    for index, result in enumerate(results):
+        if result["error"]:
+            result["error"] = storable_free_text(result["error"])  # read by people: a NUL is shown, not refused
+        refusal = _result_refusal(result)
+        if refusal is not None:
+            refusals[index] = refusal
+    successes = [
+        result for index, result in enumerate(results) if result["state"] == TaskState.SUCCEEDED and index not in refusals
+    ]
+    applied, released, run_ids = _succeed_together(scope, successes) if successes else (set(), (), [])
     released = list(released)
     answers = []
-    for result in results:
-        if result["state"] == TaskState.SUCCEEDED and result["lease_id"] in applied:
+    for index, result in enumerate(results):
+        if index not in refusals and result["state"] == TaskState.SUCCEEDED and result["lease_id"] in applied:
             applied.discard(result["lease_id"])  # a second copy in the same call is a resend
             answers.append(ResultAnswer(str(result["lease_id"]), accepted=True, state=TaskState.SUCCEEDED))
             continue
-        answer, children = _result_apply_one(runner_id=scope.id, **result)
+        answer, children = _result_apply_one(runner_id=scope.id, refusal=refusals.get(index), **result)
         answers.append(answer)
         released.extend(children)
     next_tasks = _claim_next(scope, answers=answers, released=released, lease=lease)
@@ -83,6 +131,16 @@ def results_report(
     for run_id in set(run_ids) - {task.run_id for task in next_tasks}:
         run_finish_if_done(run_id=run_id)
     return answers, task_payloads(next_tasks)
+
+
+def _succeed_together(scope: RunnerScope, successes: list[dict]) -> tuple[set, tuple[int, ...], list[int]]:
+    try:
+        with transaction.atomic():
+            return outcomes.tasks_succeed(runner_id=scope.id, results=successes)
+    except DataError:
+        # One value the checks did not foresee spoils the batch's one statement: each success is then
+        # applied on its own (_result_apply_one), so only the bad one is refused.
+        return set(), (), []
 
 
 def _claim_next(scope: RunnerScope, *, answers: list[ResultAnswer], released: list[int], lease: dict | None) -> list[Task]:

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nodeworks_server.errors import InvalidInput
+from nodeworks_server.storable_text import unstorable_text
 from workflows import selectors
 from workflows.lifecycle import run_queued
 from workflows.models import Run, TagSet, Task, TaskDependency, TaskState
@@ -28,6 +29,9 @@ def _apply_overrides(graph: Graph, overrides: dict) -> dict[str, dict]:
     nodes = {}
     for key, value in overrides.items():
         node_name, terminal_name = _split_override(graph, key)
+        problem = unstorable_text(value, "its value")
+        if problem is not None:
+            raise InvalidInput(f"{key!r}: {problem}", field="inputs")
         node = graph.nodes[node_name]
         opts = node["terminals"][terminal_name]["opts"]
         has_inputs = any(t["opts"].get("in", False) for t in node["terminals"].values())
