@@ -2,6 +2,7 @@
 ends it. Expiry alone does not: it lets the reaper take the lease. Until the reaper has, heartbeats,
 logs, artifacts and results of an expired lease are accepted alike; once it has, all get 409."""
 
+import threading
 import time
 import uuid
 
@@ -120,3 +121,31 @@ def test_the_lease_is_the_runners_alone(owner, expiring):
     status, answer = second.result(task["lease_id"], "succeeded", {"out": 2})
     assert status == 409 and answer["results"][0]["accepted"] is False
     assert Task.objects.get(pk=task["task_id"]).state == "leased"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_heartbeat_waits_for_a_reap_under_way_in_another_thread(owner, owner_runner, expiring, monkeypatch):
+    # A runner back after its lease expired sends a lease call and a heartbeat at once (two threads of
+    # one server process). The heartbeat must not slip past the reap the lease call started: it would
+    # extend the lease, the reap would then find it unexpired, and the runner would hear "ok".
+    _, client = owner_runner
+    start_run(owner, a_then_b())
+    [task] = client.lease()
+    expire()
+    real_reap, reaping = leases.lease_reap, threading.Event()
+
+    def slow_reap(**kwargs):
+        reaping.set()
+        time.sleep(0.3)
+        return real_reap(**kwargs)
+
+    monkeypatch.setattr(leases, "lease_reap", slow_reap)
+    expiring.REAPER_INTERVAL_S = 1.0
+    monkeypatch.setattr(leases, "_last_reap", 0.0)
+    reaper = threading.Thread(target=leases.lease_reap_if_due)
+    reaper.start()
+    assert reaping.wait(5)
+    _, answer = client.heartbeat([task["lease_id"]])
+    reaper.join(10)
+    assert answer["leases"][task["lease_id"]] == "lost"
+    assert Task.objects.get(pk=task["task_id"]).state == "queued"

@@ -1,5 +1,6 @@
 """A held lease's life after the claim: heartbeats (leased → running, expiry extended) and the reaper (→ lost)."""
 
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -59,12 +60,17 @@ def lease_reap(*, limit: int = 1000) -> int:
 
 
 _last_reap = 0.0
+# A call that finds a reap under way in another thread waits for it. Skipping it instead let a
+# heartbeat extend an expired lease while that reap was about to take it: whether a runner that came
+# back after its expiry heard "ok" or "lost" was then a race between two threads of one process.
+_reap_lock = threading.Lock()
 
 
 def lease_reap_if_due() -> None:
     """Reaps at most every REAPER_INTERVAL_S per process: runner calls ask first, so an expired lease
     is taken within that interval wherever runners talk to the server, not only on the schedule."""
     global _last_reap
-    if time.monotonic() - _last_reap >= settings.REAPER_INTERVAL_S:
-        _last_reap = time.monotonic()
-        lease_reap()
+    with _reap_lock:
+        if time.monotonic() - _last_reap >= settings.REAPER_INTERVAL_S:
+            _last_reap = time.monotonic()
+            lease_reap()
