@@ -128,7 +128,9 @@ class Runner:
         if self.once and self.server_unreachable_too_long():
             return not slots.running  # the running tasks finish into the spool, sent on the next start
         if self.once:
-            idle = not slots.busy() and not slots.reported and not self.leaser.in_flight
+            # The spool counts too: results recovered from a previous start are in no slot, and an
+            # empty lease answer must not end the run before they are sent.
+            idle = not slots.busy() and not slots.reported and not self.delivery.spool.entries and not self.leaser.in_flight
             return idle and self.leaser.last_empty_generation == slots.generation
         return False
 

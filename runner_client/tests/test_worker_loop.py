@@ -152,6 +152,21 @@ def test_a_result_is_spooled_while_the_server_is_down_and_sent_after_a_restart(l
     assert list(spool.glob("*.json")) == []
 
 
+def test_once_sends_a_recovered_result_even_when_the_queue_is_empty_first(loop_config, fake_server, tmp_path):
+    # A result spooled by an earlier start is in no slot; --once must not take the first empty lease
+    # answer for "done" while it waits to be sent (here: its delivery held back for 0.5 s).
+    task = make_task(1, power_node(), {"base": 2, "exponent": 4})
+    fake_server.leased[task["lease_id"]] = task
+    first = Runner(loop_config)
+    first.delivery.spool.save(first.delivery.spool.new_entry(
+        task=task, state="succeeded", outputs={"result": 16}, error="", started="2026-12-02T10:00:00+00:00",
+        finished="2026-12-02T10:00:01+00:00", artifacts=[], log_offset=0, log_data="", workdir=str(tmp_path)))
+    runner = Runner(loop_config)
+    runner.delivery.backoff.next_at = time.monotonic() + 0.5
+    runner.run(once=True)
+    assert fake_server.result_for(1)["outputs"] == {"result": 16}
+
+
 def test_heartbeat_cancel_stops_the_task_and_reports_cancelled(loop_config, fake_server, background_runner):
     task = nap(1, 1000)
     fake_server.add(task)
