@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "accounts",
     "workflows",
     "runners",
+    "triggers",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("workflows.urls")),
     path("", include("runners.user_urls")),
+    path("", include("triggers.urls")),
 ]
 
 urlpatterns = [
