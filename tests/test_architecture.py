@@ -1,8 +1,10 @@
 """The arrows between the apps point one way (docs/architecture.md):
 
     nodeworks_server  ←  accounts  ←  workflows  ←  runners
+                                                ←  triggers
 
-An app imports only the ones to its left; nodeworks_server imports none, except its URL map, which
+An app imports only the ones it points to (runners and triggers know nothing of each other);
+nodeworks_server imports none, except its URL map, which
 wires every app's views. Every import counts, at module level or inside a function (a lazy import
 that dodges a cycle is still a cycle), and so does `apps.get_model("<app>", ...)` or
 `import_module("<app>...")` naming an app to the right.
@@ -14,7 +16,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["nodeworks_server", "accounts", "workflows", "runners"]
+_BASE = ("nodeworks_server", "accounts", "workflows")
+ALLOWED = {
+    "nodeworks_server": {"nodeworks_server"},
+    "accounts": {"nodeworks_server", "accounts"},
+    "workflows": set(_BASE),
+    "runners": {*_BASE, "runners"},
+    "triggers": {*_BASE, "triggers"},
+}
+LAYERS = list(ALLOWED)
 MAY_IMPORT_ANY_APP = {"nodeworks_server/urls.py"}
 
 
@@ -38,7 +48,7 @@ def wrong_arrows(path: str, source: str) -> list[str]:
     package = path.split("/")[0]
     if package not in LAYERS or path in MAY_IMPORT_ANY_APP:
         return []
-    allowed = set(LAYERS[: LAYERS.index(package) + 1])
+    allowed = ALLOWED[package]
     return [
         f"{path}:{line} imports {name}"
         for line, name in _named_apps(ast.parse(source, filename=path), package)
@@ -73,6 +83,9 @@ def test_every_app_is_checked():
         ("accounts/services.py", "from workflows.models import Run\n"),
         ("nodeworks_server/apis.py", "def figures():\n    from runners.selectors import queue_figures\n"),
         ("nodeworks_server/json_limits.py", "from workflows.nodeworks_format import json_depth_ok\n"),
+        ("workflows/services/runs.py", "from triggers.models import Trigger\n"),
+        ("triggers/services.py", "from runners.scope import runners_serving\n"),
+        ("runners/services.py", "from triggers import services\n"),
     ],
 )
 def test_a_wrong_arrow_is_caught(path, source):
@@ -86,6 +99,7 @@ def test_a_wrong_arrow_is_caught(path, source):
         ("workflows/nodeworks_format.py", "from . import dag\nfrom nodeworks_server.constants import EXECUTORS\n"),
         ("nodeworks_server/urls.py", "from runners.selectors import queue_figures\n"),
         ("accounts/services.py", "from nodeworks_server.errors import InvalidInput\n"),
+        ("triggers/services.py", "from workflows.services.runs import run_create\nfrom accounts import models\n"),
     ],
 )
 def test_a_right_arrow_passes(path, source):
