@@ -14,7 +14,7 @@ from nodeworks_server import api_errors
 
 pytestmark = pytest.mark.django_db
 
-GROUPS = {"about", "accounts", "workflows", "runs", "queue", "runners", "admin", "runner protocol"}
+GROUPS = {"about", "accounts", "workflows", "runs", "queue", "runners", "events", "timers", "admin", "runner protocol"}
 
 
 def concrete(path: str) -> str:

@@ -169,7 +169,7 @@ class EventStatusApi(APIView):
 # ---------------------------------------------------------------- timers
 
 
-class LastRunSerializer(serializers.Serializer):
+class TimerLastRunSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     state = serializers.CharField()
 
@@ -190,7 +190,7 @@ class TimerSerializer(serializers.Serializer):
     last_fire = serializers.DateTimeField(allow_null=True)
     last_outcome = serializers.CharField(allow_blank=True, help_text="started, skipped or failed")
     last_reason = serializers.CharField(allow_blank=True, help_text="why the last fire started no run")
-    last_run = LastRunSerializer(allow_null=True)
+    last_run = TimerLastRunSerializer(allow_null=True)
     fires = serializers.IntegerField(help_text="runs started")
     skips = serializers.IntegerField(help_text="fires skipped while the previous run was going")
     failures = serializers.IntegerField()
