@@ -75,7 +75,12 @@ def test_another_users_event_of_the_same_name_never_fires_my_triggers(alice_clie
 def test_a_missing_payload_key_or_a_bad_trigger_is_recorded_and_never_stops_the_others(alice_client):
     good = _workflow(alice_client, "good")
     missing = _trigger(alice_client, "go", _workflow(alice_client, "m"), inputs={"float.float": "payload.nope"})
-    bad_terminal = _trigger(alice_client, "go", _workflow(alice_client, "b"), inputs={"nonode.x": "payload.v"})
+    changed_wf = _workflow(alice_client, "b")
+    bad_terminal = _trigger(alice_client, "go", changed_wf, inputs={"float.float": "payload.v"})
+    # Its latest revision no longer has the node the trigger's mapping names.
+    arithmetic = alice_client.post(f"/api/v1/workflow/publish/{changed_wf}", {"workflow": nc_file("arithmetic.nc")},
+                                   format="json")
+    assert arithmetic.status_code == 201
     gone_id = _workflow(alice_client, "gone")
     gone = _trigger(alice_client, "go", gone_id)
     assert alice_client.delete(f"/api/v1/workflow/delete/{gone_id}").status_code in (200, 204)
@@ -87,7 +92,7 @@ def test_a_missing_payload_key_or_a_bad_trigger_is_recorded_and_never_stops_the_
     reasons = {f["trigger"]: f["reason"] for f in body["failures"]}
     assert set(reasons) == {missing["id"], bad_terminal["id"], gone["id"]}
     assert "payload has no 'payload.nope'" in reasons[missing["id"]]
-    assert "nonode.x" in reasons[bad_terminal["id"]]
+    assert "'float.float' names no node terminal" in reasons[bad_terminal["id"]]
     assert "workflow was deleted" in reasons[gone["id"]]
     assert Run.objects.get().input_overrides == {"float.float": 2.0}
     status = alice_client.get("/api/v1/events/status").json()
@@ -202,7 +207,15 @@ def test_a_bad_idempotency_key_is_400(alice_client, key):
 
 @pytest.mark.parametrize(
     "inputs",
-    [{"float.float": "sizes.x"}, {"float.float": "payload."}, {"float.float": 3}, {"nodot": "payload.x"}, ["x"]],
+    [
+        {"float.float": "sizes.x"},
+        {"float.float": "payload."},
+        {"float.float": 3},
+        {"nodot": "payload.x"},
+        ["x"],
+        {"nonode.x": "payload.x"},
+        {"multiply.result": "payload.x"},  # computed, not set
+    ],
 )
 def test_a_bad_mapping_is_400(alice_client, inputs):
     workflow = _workflow(alice_client, "w")
@@ -265,3 +278,41 @@ def _live_push(api, name: str, payload: dict, key: str) -> dict:
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
         return json.loads(response.read())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pushes_racing_with_one_key_record_one_event(alice, alice_client):
+    from tests.test_concurrent_publish import _run_in_threads
+
+    _trigger(alice_client, "race", _workflow(alice_client, "w"))
+
+    def push(_index):
+        client = APIClient()
+        client.force_authenticate(alice)
+        response = _push(client, "race", {"n": 1}, key="same-key")
+        return response.status_code, response.json()
+
+    answers = _run_in_threads(push, 4)
+    assert {status for status, _ in answers} == {201}
+    assert all(body == answers[0][1] for _, body in answers)
+    assert Event.objects.count() == 1 and Run.objects.count() == 1
+
+
+def test_the_admin_lists_triggers_and_events_and_checks_a_trigger(alice_client):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    workflow = _workflow(alice_client, "w")
+    trigger = _trigger(alice_client, "e", workflow)
+    _push(alice_client, "e", {"k": 1})
+    operator = Client()
+    operator.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "a long password x"))
+    for page in ("/admin/triggers/trigger/", "/admin/triggers/event/", f"/admin/triggers/event/{Event.objects.get().pk}/change/",
+                 f"/admin/triggers/trigger/{trigger['id']}/change/"):
+        assert operator.get(page).status_code == 200, page
+    bad = operator.post(f"/admin/triggers/trigger/{trigger['id']}/change/", {
+        "owner": Event.objects.get().owner_id, "event": "has space", "workflow": workflow, "revision": "",
+        "inputs": '{"float.float": "nope"}', "enabled": "on",
+    })
+    assert bad.status_code == 200  # the form again, with its errors
+    assert b"letters, digits" in bad.content and b"payload path" in bad.content

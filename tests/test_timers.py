@@ -138,8 +138,12 @@ def test_a_fire_is_claimed_once(alice_client):
 
 
 def test_one_timers_failure_is_recorded_on_it_and_never_stops_the_others(alice_client):
-    bad_inputs = _started(alice_client, workflow=_workflow(alice_client, "a"), interval_s=2,
-                          inputs={"nonode.x": 1})
+    changed_wf = _workflow(alice_client, "a")
+    bad_inputs = _started(alice_client, workflow=changed_wf, interval_s=2, inputs={"float.float": 1.0})
+    # Its latest revision no longer has the node the timer's inputs name.
+    arithmetic = alice_client.post(f"/api/v1/workflow/publish/{changed_wf}", {"workflow": nc_file("arithmetic.nc")},
+                                   format="json")
+    assert arithmetic.status_code == 201
     gone_id = _workflow(alice_client, "gone")
     gone = _started(alice_client, workflow=gone_id, interval_s=2)
     good = _started(alice_client, workflow=_workflow(alice_client, "good"), interval_s=2)
@@ -150,7 +154,7 @@ def test_one_timers_failure_is_recorded_on_it_and_never_stops_the_others(alice_c
     for timer in (bad_inputs, gone, good):
         timer.refresh_from_db()
     assert (bad_inputs.last_outcome, bad_inputs.failures, bad_inputs.state) == ("failed", 1, "active")
-    assert "nonode.x" in bad_inputs.last_reason
+    assert "'float.float' names no node terminal" in bad_inputs.last_reason
     assert (gone.last_outcome, gone.state, gone.next_fire) == ("failed", "stopped", None)
     assert "workflow was deleted" in gone.last_reason
     assert (good.last_outcome, good.fires) == ("started", 1)
@@ -181,6 +185,12 @@ def test_a_timer_pins_a_revision_and_refuses_unstorable_inputs(alice_client):
     assert _start(alice_client, workflow=workflow, interval_s=5, revision="f" * 40).status_code == 404
     bad = _start(alice_client, workflow=workflow, interval_s=5, inputs={"float.float": "a\u0000b"})
     assert bad.status_code == 400 and "NUL" in bad.json()["detail"]
+    typo = _start(alice_client, workflow=workflow, interval_s=5, inputs={"flaot.float": 2.0})
+    assert typo.status_code == 400 and "'flaot.float' names no node terminal" in typo.json()["detail"]
+    for name in ("", "   ", "tab\there", "x" * 201):
+        assert _start(alice_client, workflow=workflow, interval_s=5, name=name).status_code == 400
+    assert not Timer.objects.exists()
+    assert _started(alice_client, workflow=workflow, interval_s=5, name="nightly build (prod)").name == "nightly build (prod)"
     timer = _started(alice_client, workflow=workflow, interval_s=5, revision=sha[:8])
     assert timer.revision == sha
 
@@ -286,3 +296,21 @@ def test_a_live_timer_skips_while_its_run_is_going_unless_overlap(qcluster, make
         time.sleep(0.2)
     for timer in (careful, eager):
         api.call("DELETE", f"/api/v1/timers/{timer['id']}")
+
+
+def test_the_admin_stops_and_deletes_timers(alice_client):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    timer = _started(alice_client, workflow=_workflow(alice_client), interval_s=60)
+    operator = Client()
+    operator.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "a long password x"))
+    assert operator.get("/admin/triggers/timer/").status_code == 200
+    assert operator.get(f"/admin/triggers/timer/{timer.pk}/change/").status_code == 200
+    response = operator.post("/admin/triggers/timer/", {"action": "stop_timers", "_selected_action": [str(timer.pk)]})
+    assert response.status_code == 302
+    timer.refresh_from_db()
+    assert (timer.state, timer.next_fire) == ("stopped", None)
+    response = operator.post("/admin/triggers/timer/", {"action": "delete_selected", "_selected_action": [str(timer.pk)],
+                                                        "post": "yes"})
+    assert response.status_code == 302 and not Timer.objects.exists()

@@ -1,11 +1,35 @@
+from django import forms
 from django.contrib import admin, messages
 
+from nodeworks_server.errors import DomainError
 from triggers.models import Delivery, Event, Timer, TimerState, Trigger
-from triggers.services import timer_stop
+from triggers.payload_paths import mapping_validate
+from triggers.services import NAME_RE, timer_stop
+
+
+class TriggerForm(forms.ModelForm):
+    """The API's rules for what an operator edits by hand."""
+
+    class Meta:
+        model = Trigger
+        fields = ["owner", "event", "workflow", "revision", "inputs", "shared", "enabled"]
+
+    def clean_event(self):
+        event = self.cleaned_data["event"]
+        if not NAME_RE.fullmatch(event):
+            raise forms.ValidationError("1 to 200 characters: letters, digits and _ . : / @ + -")
+        return event
+
+    def clean_inputs(self):
+        try:
+            return mapping_validate(self.cleaned_data["inputs"])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 @admin.register(Trigger)
 class TriggerAdmin(admin.ModelAdmin):
+    form = TriggerForm
     list_display = ["id", "event", "owner", "workflow", "revision", "shared", "enabled", "created"]
     list_filter = ["enabled", "shared"]
     search_fields = ["event", "owner__username"]

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from nodeworks_server.env import env_int
 from nodeworks_server.errors import Conflict, DomainError, InvalidInput, TooLarge
 from nodeworks_server.json_limits import json_depth_ok
 from nodeworks_server.storable_text import storable_free_text, unstorable_text
@@ -25,6 +26,7 @@ from triggers.models import Delivery, Event, FireOutcome, Timer, TimerState, Tri
 from triggers.payload_paths import MissingPayloadKey, mapped_inputs, mapping_validate
 from workflows import selectors
 from workflows.models import Run, Workflow
+from workflows.override_selectors import overrides_check
 from workflows.services.runs import run_create
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,8 @@ MAX_INTERVAL_S = 366 * 24 * 3600
 
 
 def _limit(name: str, default: int) -> int:
-    return getattr(settings, name, default)
+    """A Django setting of that name (tests), else the environment variable, else the default."""
+    return getattr(settings, name, None) or env_int(name, default)
 
 
 def max_payload_bytes() -> int:
@@ -51,6 +54,15 @@ def _name_check(name: str, field: str) -> str:
         raise InvalidInput(
             "1 to 200 characters: letters, digits and _ . : / @ + -, not starting with a symbol", field=field
         )
+    return name
+
+
+def _label_check(name: str, field: str) -> str:
+    """A name for people: free text, but one line and storable."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidInput("1 to 200 characters, not only spaces", field=field)
+    if any(ord(char) < 32 or ord(char) == 127 for char in name) or unstorable_text(name, field):
+        raise InvalidInput("no control characters, NUL or lone surrogates", field=field)
     return name
 
 
@@ -84,6 +96,8 @@ def trigger_create(
     problem = unstorable_text(mapping, "inputs")
     if problem:
         raise InvalidInput(problem, field="inputs")
+    # The keys name terminals of today's revision; each push checks them again against the one it runs.
+    overrides_check(workflow=workflow, revision=sha or None, inputs=dict.fromkeys(mapping))
     return Trigger.objects.create(
         owner=user, event=event, workflow=workflow, revision=sha, inputs=mapping, shared=shared, enabled=enabled
     )
@@ -213,7 +227,7 @@ def timer_start(
     now: datetime.datetime | None = None,
 ) -> Timer:
     now = now or timezone.now()
-    _name_check(name, "name")
+    _label_check(name, "name")
     if sum(1 for given in (at is not None, interval_s is not None, bool(cron)) if given) != 1:
         raise InvalidInput("give exactly one of at, interval_s and cron", field="schedule")
     workflow = selectors.workflow_get(user=user, workflow_id=workflow_id)
@@ -222,6 +236,7 @@ def timer_start(
     problem = unstorable_text(inputs, "inputs")
     if problem:
         raise InvalidInput(problem, field="inputs")
+    overrides_check(workflow=workflow, revision=sha or None, inputs=inputs)
     if at is not None:
         if at <= now:
             raise InvalidInput(f"{at.isoformat()} is in the past (now is {now.isoformat()})", field="at")
