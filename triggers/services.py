@@ -250,7 +250,7 @@ def timer_start(
         first = _cron_next(cron, now)
     return Timer.objects.create(
         owner=user, name=name, workflow=workflow, revision=sha, at=at, interval_s=interval_s, cron=cron,
-        inputs=inputs, overlap=overlap, next_fire=first,
+        inputs=inputs, overlap=overlap, next_fire=first, created=now,  # the schedule counts from `created`
     )
 
 
