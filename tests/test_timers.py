@@ -58,6 +58,7 @@ def _at(seconds: float) -> str:
         ({"cron": "every day"}, "cron", "not a cron expression"),
         ({"cron": "* * * * * *"}, "cron", "five fields"),
         ({"cron": "@sometimes"}, "cron", "not a cron expression"),
+        ({"cron": "0 0 31 2 *"}, "cron", "never matches"),
         ({"interval_s": 0}, "interval_s", ""),
         ({"interval_s": 2.5}, "interval_s", ""),
         ({"at": "2001-01-01T00:00:00Z"}, "at", "in the past"),

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -207,7 +207,12 @@ def cron_check(expression: str) -> str:
         valid = expression in ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
     else:
         valid = len(expression.split(" ")) == 5 and croniter.is_valid(expression)
-    if not valid:
+    if valid:
+        try:
+            _cron_next(expression, timezone.now())
+        except CroniterBadDateError:
+            raise InvalidInput(f"{expression!r} never matches a date (e.g. February 31)", field="cron") from None
+    else:
         raise InvalidInput(
             f"{expression[:100]!r} is not a cron expression: five fields 'minute hour day month weekday' "
             "(e.g. '*/5 * * * *'), or @hourly, @daily, @weekly, @monthly, @yearly; times are UTC",
@@ -301,7 +306,10 @@ def timer_fire(*, timer_id: int, scheduled: datetime.datetime, now: datetime.dat
     one we read (a conditional UPDATE checked for one row), so two loops (two hosts) never both fire
     it, and a stop that came first wins. Claim, run and record commit together."""
     timer = Timer.objects.select_related("workflow", "owner", "last_run").get(pk=timer_id)
-    next_fire, state = _after_fire(timer, scheduled, now)
+    try:
+        next_fire, state = _after_fire(timer, scheduled, now)
+    except CroniterBadDateError:  # checked at the start; should the search still fail, stop rather than spin
+        next_fire, state = None, TimerState.STOPPED
     claimed = Timer.objects.filter(pk=timer_id, state=TimerState.ACTIVE, next_fire=scheduled).update(
         next_fire=next_fire, state=state, last_fire=now
     )
