@@ -253,8 +253,9 @@ def test_a_two_second_timer_fires_on_time_and_stops_when_stopped(qcluster, user_
     start_runner("timer-runner")
     workflow = user_api.post("/api/v1/workflow/publish",
                              {"name": f"wf-{uuid.uuid4().hex[:8]}", "workflow": nc_sample("product.nc")})["id"]
+    # overlap: every fire starts a run however slow the runner is on a busy machine (skips are tested below).
     timer = user_api.post("/api/v1/timers/start", {"name": "every-2s", "workflow": workflow, "interval_s": 2,
-                                                   "inputs": {"float.float": 2.0}})
+                                                   "inputs": {"float.float": 2.0}, "overlap": True})
     time.sleep(7)
     status = _timer(user_api, timer["id"])
     assert status["fires"] >= 2, (status, qcluster.log()[-3000:])
@@ -275,6 +276,8 @@ def test_a_two_second_timer_fires_on_time_and_stops_when_stopped(qcluster, user_
     after = _timer(user_api, timer["id"])
     assert after["fires"] == fired and len(_runs(user_api, workflow)) == fired
     assert all(run["state"] in ("succeeded", "running") for run in _runs(user_api, workflow))
+    first = user_api.get(f"/api/v1/workflow/status/{workflow}?run={runs[0]['id']}")
+    assert first["run"]["state"] == "succeeded" and first["nodes"]["multiply"]["outputs"]["result"] == 12.0
 
 
 @pytest.mark.slow
@@ -284,7 +287,7 @@ def test_a_live_timer_skips_while_its_run_is_going_unless_overlap(qcluster, make
     other = api.post("/api/v1/workflow/publish", {"name": "w2", "workflow": nc_sample("product.nc")})["id"]
     careful = api.post("/api/v1/timers/start", {"name": "careful", "workflow": workflow, "interval_s": 1})
     eager = api.post("/api/v1/timers/start", {"name": "eager", "workflow": other, "interval_s": 1, "overlap": True})
-    time.sleep(4.5)
+    time.sleep(5.5)
     status = _timer(api, careful["id"])
     assert status["fires"] == 1 and status["skips"] >= 2, status
     assert status["last_outcome"] == "skipped" and "still running" in status["last_reason"]
