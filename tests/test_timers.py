@@ -319,3 +319,20 @@ def test_the_admin_stops_and_deletes_timers(alice_client):
     response = operator.post("/admin/triggers/timer/", {"action": "delete_selected", "_selected_action": [str(timer.pk)],
                                                         "post": "yes"})
     assert response.status_code == 302 and not Timer.objects.exists()
+
+
+def test_one_loop_per_host_holds_the_lock_and_the_backstop_schedule_names_the_fire_function():
+    from django.utils.module_loading import import_string
+    from django_q.models import Schedule
+
+    from triggers import timer_loop
+
+    holder = timer_loop._try_lock()
+    assert holder is not None
+    assert timer_loop._try_lock() is None  # another worker of this host only retries
+    holder.close()
+    second = timer_loop._try_lock()
+    assert second is not None  # a dead holder hands the loop on
+    second.close()
+    backstop = Schedule.objects.get(name="fire due timers (backstop)")
+    assert import_string(backstop.func) is timers_fire_due and backstop.minutes == 1
