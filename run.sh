@@ -44,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "==> background worker (django-q2: lease reaping)"
+echo "==> background worker (django-q2: lease reaping, timers)"
 setsid $PY manage.py qcluster &
 pids+=($!)
 

@@ -31,6 +31,8 @@ GROUPS = {
     "artifacts": "runs",
     "queue": "queue",
     "runners": "runners",
+    "events": "events",
+    "timers": "timers",
     "admin": "admin",
     "runners/protocol": "runner protocol",
 }
