@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from nodeworks_server import hot_sql
 from workflows.lifecycle import fit
-from workflows.models import Run, Task, TaskState
+from workflows.models import Run, RunState, Task, TaskState
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,12 @@ def tasks_claim(
 # task payload needs (run columns included), so no second SELECT follows the claim.
 _PG_CLAIM = f"""
 WITH picked AS MATERIALIZED (
-    SELECT id FROM {Task._meta.db_table}
+    SELECT id FROM {Task._meta.db_table} AS q
     WHERE state = '{TaskState.QUEUED}' AND executor = ANY(%(executors)s::text[])
       AND tagset_id IN ({fit.PG_FITTING_TAGSETS})
       AND (not_before IS NULL OR not_before <= %(now)s)
+      AND NOT cancel_requested
+      AND EXISTS (SELECT 1 FROM {Run._meta.db_table} AS live WHERE live.id = q.run_id AND live.state = '{RunState.RUNNING}')
       {{filters}}
     ORDER BY priority DESC, id
     LIMIT %(limit)s
@@ -97,6 +99,9 @@ WHERE t.id = picked.id AND t.state = '{TaskState.QUEUED}' AND r.id = t.run_id
 RETURNING t.id, t.priority, t.lease_id, t.attempt, t.node, t.node_data, t.input_sources, t.requirements,
           t.expires_at, r.id, r.workflow_id, r.revision, r.created, r.started
 """  # noqa: S608 (table names from the models; every value is a parameter)
+# Never a task of a run that is cancelled or being cancelled (cancel_requested): such a task would be
+# started (a SLURM job submitted) only to be cancelled at its first heartbeat. The run is looked up
+# by its primary key for each row the queue index yields, so the walk in priority order stays.
 # MATERIALIZED: the picked rows are chosen once. Inlined, the planner may re-run a LIMIT ... SKIP
 # LOCKED subquery per scanned row and lease more tasks than asked for.
 
@@ -128,6 +133,7 @@ def _claim_ids_sqlite(scope: RunnerScope, offered: list[str], max_tasks: int, on
     owners = Q() if scope.owner_ids is None else Q(owner_id__in=scope.owner_ids)
     candidates = (
         Task.objects.filter(owners, state=TaskState.QUEUED, executor__in=offered)
+        .filter(cancel_requested=False, run__state=RunState.RUNNING)  # as in _PG_CLAIM
         .filter(tagset_id__in=fit.sqlite_fitting_tagsets(scope.tags))
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .order_by("-priority", "id")
