@@ -105,9 +105,55 @@ def test_the_claim_skips_tasks_of_a_cancelled_or_cancel_requested_run(owner):
     assert payload["run_id"] == fine.pk
 
 
+def _race_round(owner, run, delay_s: float) -> None:
+    """Two runners lease and fail the run's tasks (retried at once) while a thread cancels the run."""
+    runners = [_runner(owner, f"w{run.pk}-{i}") for i in range(2)]
+    cancelled_at = []
+    late_leases = []
+    stop = threading.Event()
+    errors = []
+
+    def work(runner):
+        try:
+            while not stop.is_set():
+                asked = time.monotonic()
+                payloads = _lease(runner, 2)
+                if cancelled_at and asked > cancelled_at[0]:
+                    late_leases.extend(p["task_id"] for p in payloads if p["run_id"] == run.pk)
+                if payloads:
+                    services.results_report(runner=runner, results=[_result(p["lease_id"]) for p in payloads])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def cancel():
+        try:
+            time.sleep(delay_s)
+            run_cancel(run=Run.objects.get(pk=run.pk))
+            cancelled_at.append(time.monotonic())
+            time.sleep(0.2)  # the workers go on a while after the cancel
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            stop.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(runner,)) for runner in runners]
+    threads.append(threading.Thread(target=cancel))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert_cancel_held(run.pk)
+    assert not late_leases, f"leased after the cancel: {late_leases}"
+    assert Run.objects.get(pk=run.pk).state == RunState.CANCELLED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancel_racing_leases_and_retried_failures_many_rounds(owner, settings):
-    """Threads: a runner leasing and failing tasks (retried at once) while the run is cancelled.
+    """Threads: runners leasing and failing tasks (retried at once) while the run is cancelled.
 
     Afterwards the cancelled run has no queued task and every held one is flagged; and no lease call
     that started after the cancel returned got a task of the run."""
@@ -117,49 +163,8 @@ def test_cancel_racing_leases_and_retried_failures_many_rounds(owner, settings):
     problems = []
     for round_no in range(25 if connection.vendor == "postgresql" else 12):
         run = start_run(owner, _independent(6, retries=50), name=f"race{round_no}")
-        runners = [_runner(owner, f"w{round_no}-{i}") for i in range(2)]
-        cancelled_at = []
-        late_leases = []
-        stop = threading.Event()
-        errors = []
-
-        def work(runner):
-            try:
-                while not stop.is_set():
-                    asked = time.monotonic()
-                    payloads = _lease(runner, 2)
-                    if cancelled_at and asked > cancelled_at[0]:
-                        late_leases.extend(p["task_id"] for p in payloads if p["run_id"] == run.pk)
-                    if payloads:
-                        services.results_report(runner=runner, results=[_result(p["lease_id"]) for p in payloads])
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                connections.close_all()
-
-        def cancel():
-            try:
-                time.sleep(rng.uniform(0.0, 0.15))
-                run_cancel(run=Run.objects.get(pk=run.pk))
-                cancelled_at.append(time.monotonic())
-                time.sleep(0.2)  # the workers go on a while after the cancel
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                stop.set()
-                connections.close_all()
-
-        threads = [threading.Thread(target=work, args=(runner,)) for runner in runners]
-        threads.append(threading.Thread(target=cancel))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not errors, errors
         try:
-            assert_cancel_held(run.pk)
-            assert not late_leases, f"leased after the cancel: {late_leases}"
-            assert Run.objects.get(pk=run.pk).state == RunState.CANCELLED
+            _race_round(owner, run, rng.uniform(0.0, 0.15))
         except AssertionError as exc:
             problems.append(f"round {round_no}: {exc}")
     assert not problems, problems
