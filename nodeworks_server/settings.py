@@ -222,6 +222,8 @@ REAPER_INTERVAL_S = env_float("NODEWORKS_REAPER_INTERVAL_S", 5.0)
 # A gap this long since the server last reaped means no heartbeat could be accepted in it (a database
 # or server outage): live leases are extended by the gap first (workflows/lifecycle/leases.py).
 OUTAGE_GAP_S = env_float("NODEWORKS_OUTAGE_GAP_S", max(LEASE_TTL_S / 3, 2 * REAPER_INTERVAL_S))
+# Each server process that serves runners ticks that clock this often (0: only the reaper does).
+LEASE_CLOCK_TICK_S = env_float("NODEWORKS_LEASE_CLOCK_TICK_S", OUTAGE_GAP_S / 3)
 MAX_LOG_BYTES = env_int("NODEWORKS_MAX_LOG_BYTES", 10 * 1024 * 1024)
 MAX_ARTIFACT_BYTES = env_int("NODEWORKS_MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
 RUNNER_PROTOCOL_VERSIONS = ("1",)

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -112,10 +112,48 @@ _last_reap = 0.0
 _reap_lock = threading.Lock()
 
 
+_ticker_lock = threading.Lock()
+_ticker: threading.Thread | None = None
+
+
+def _tick_forever() -> None:
+    """The lease clock's own beat in a server process (see lease_clock_ticker)."""
+    while True:
+        interval = settings.LEASE_CLOCK_TICK_S
+        if interval > 0:
+            try:
+                leases_extend_over_outage()
+            except Exception as exc:  # the database is unreachable: the gap it leaves is the point
+                logger.info("lease clock: no contact with the database (%s)", exc)
+            finally:
+                connection.close()  # this thread's own; a broken one is not reused
+        time.sleep(interval if interval > 0 else 1.0)
+
+
+def lease_clock_ticker() -> None:
+    """Starts, once per process, a thread that ticks the lease clock every LEASE_CLOCK_TICK_S.
+
+    Without it the clock would tick only when runners call: a lone runner that went away (stopped,
+    partitioned) left a gap that looked like an outage, and its lease was extended instead of being
+    reaped. With it, while any server process is up and reaches its database the clock never lags
+    more than a tick, so a gap is an outage of the database or of every server process. Started by
+    the first runner call a process serves (so manage.py commands start none); 0 turns it off (the
+    in-process tests, whose clock only the reaper ticks).
+    """
+    global _ticker
+    if settings.LEASE_CLOCK_TICK_S <= 0 or _ticker is not None:
+        return
+    with _ticker_lock:
+        if _ticker is None:
+            _ticker = threading.Thread(target=_tick_forever, name="nodeworks-lease-clock", daemon=True)
+            _ticker.start()
+
+
 def lease_reap_if_due() -> None:
     """Reaps at most every REAPER_INTERVAL_S per process: runner calls ask first, so an expired lease
     is taken within that interval wherever runners talk to the server, not only on the schedule."""
     global _last_reap
+    lease_clock_ticker()
     with _reap_lock:
         if time.monotonic() - _last_reap >= settings.REAPER_INTERVAL_S:
             _last_reap = time.monotonic()
