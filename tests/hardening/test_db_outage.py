@@ -334,3 +334,67 @@ def test_a_database_outage_longer_than_the_lease_ttl_loses_no_work(outage_server
         assert "extended" in server_log.read_text(), "the reaper saw the outage and extended the leases"
     finally:
         runner.stop()
+
+
+# ---------------------------------------------------------------- the lease clock (both databases)
+
+
+def _held_lease(owner, *, expires_in_s: float):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.engine.conftest import add_node, register, start_run, workflow_of
+    from workflows.lifecycle import RunnerScope, tasks_claim
+    from workflows.models import Task
+
+    start_run(owner, workflow_of([add_node("x", a=1)], []), name=f"wf{uuid.uuid4().hex[:6]}")
+    runner, _ = register(owner, f"r{uuid.uuid4().hex[:6]}")
+    [task] = tasks_claim(RunnerScope(runner.pk, (owner.pk,), (), ("local",), ("local",)), max_tasks=1,
+                         executors=["local"])
+    Task.objects.filter(pk=task.pk).update(expires_at=timezone.now() + timedelta(seconds=expires_in_s))
+    return Task.objects.get(pk=task.pk)
+
+
+@pytest.mark.django_db
+def test_the_reaper_extends_live_leases_over_a_gap_in_its_clock_once(settings):
+    """A gap longer than OUTAGE_GAP_S since the clock last ticked: live leases are pushed by it, then
+    reaped as usual; the next tick finds a short gap and changes nothing. An expired lease is not extended."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workflows.lifecycle import lease_reap
+    from workflows.lifecycle.leases import leases_extend_over_outage
+    from workflows.models import LeaseClock, Task
+
+    settings.OUTAGE_GAP_S = 5.0
+    owner = make_user("clock")
+    live = _held_lease(owner, expires_in_s=-2)  # expired during the outage, after the last tick
+    dead = _held_lease(owner, expires_in_s=-60)  # expired before the last tick: reapable then already
+    LeaseClock.objects.create(pk=1, seen=timezone.now() - timedelta(seconds=30))
+    assert lease_reap() == 1  # the dead one only
+    live.refresh_from_db()
+    assert live.state == "leased" and live.expires_at > timezone.now() + timedelta(seconds=20)
+    assert Task.objects.get(pk=dead.pk).state == "queued"
+    before = live.expires_at
+    assert leases_extend_over_outage() == timedelta(0)  # the gap was applied once
+    live.refresh_from_db()
+    assert live.expires_at == before
+
+
+@pytest.mark.django_db
+def test_a_short_gap_extends_nothing(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from workflows.lifecycle import lease_reap
+    from workflows.models import LeaseClock, Task
+
+    settings.OUTAGE_GAP_S = 5.0
+    owner = make_user("clock")
+    expired = _held_lease(owner, expires_in_s=-1)
+    LeaseClock.objects.create(pk=1, seen=timezone.now() - timedelta(seconds=2))
+    assert lease_reap() == 1
+    assert Task.objects.get(pk=expired.pk).state == "queued"
