@@ -230,3 +230,37 @@ def test_a_cancel_arriving_while_a_requeue_decides_waits_for_it(owner, monkeypat
     assert Run.objects.get(pk=run.pk).state == RunState.CANCELLED
     assert_cancel_held(run.pk)
     assert _lease(_runner(owner, "other"), 5) == []
+
+
+# ---------------------------------------------------------------- costs that grew with the run (issue 12)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_walks_only_its_descendants_and_a_requeue_is_set_based(owner):
+    """A failure used to load every edge of the run (once per failed task) to find its descendants; a
+    requeue updated its tasks one statement each. Now: one recursive statement, a few UPDATEs."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.engine.conftest import fan_out
+
+    run = start_run(owner, fan_out(60))  # src -> m000..m059 -> sink
+    runner = _runner(owner)
+    [payload] = _lease(runner)  # src, the only queued task
+    with CaptureQueriesContext(db) as failure:
+        services.results_report(runner=runner, results=[_result(payload["lease_id"])])  # no retries: failed
+    states = dict(Task.objects.filter(run=run).values_list("node", "state"))
+    assert states.pop("src") == TaskState.FAILED
+    assert set(states.values()) == {TaskState.UPSTREAM_FAILED}, states
+    whole_run_edges = [q["sql"] for q in failure.captured_queries
+                       if "workflows_taskdependency" in q["sql"] and "run_id" in q["sql"]]
+    assert not whole_run_edges, whole_run_edges
+
+    with CaptureQueriesContext(db) as requeue:
+        assert tasks_requeue(tasks=Task.objects.filter(run=run, node="src")) == 62
+    updates = [q["sql"] for q in requeue.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    assert len(updates) <= 4, f"{len(updates)} UPDATEs for 62 tasks"
+    states = dict(Task.objects.filter(run=run).values_list("node", "state"))
+    assert states.pop("src") == TaskState.QUEUED
+    assert set(states.values()) == {TaskState.PENDING}
+    assert Run.objects.get(pk=run.pk).state == RunState.RUNNING

@@ -8,10 +8,12 @@ second re-reads what the first committed and decides on it, and no transaction h
 while it waits for a run row (no deadlock). NO KEY: it does not block the foreign-key checks of
 rows that point at the run (FOR UPDATE would).
 
-Two writers take task rows without the run row, on purpose, and need not: the claim (queued →
-leased, a conditional UPDATE that skips locked rows and the tasks of a run that is not running)
-and a success (held → succeeded, its children counted down; a child that a cancel already ended
-stays ended). Neither decides on the run's state nor waits for a run row while holding a task.
+Three writers take task rows without the run row, on purpose, and need not: the claim (queued →
+leased, a conditional UPDATE that skips locked rows and the tasks of a run that is not running),
+a success (held → succeeded, its children counted down; a child that a cancel already ended stays
+ended) and the queue clear (queued → cancelled, skipping locked rows). None decides on the run's
+state, and none waits for a run row while holding a task row (the claim's update of a run's
+`started` is a statement of its own, after the claim committed).
 
 SQLite has no row locks: its IMMEDIATE transactions hold the database's write lock from the first
 statement, so every transaction is serialised there and the order holds trivially.
