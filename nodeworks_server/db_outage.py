@@ -54,9 +54,24 @@ def headers() -> dict:
     return {"Retry-After": str(RETRY_AFTER_S)}
 
 
+# SQLSTATEs of a database that is not there: connection exceptions (class 08) and the server shutting
+# down or starting (57P01..57P03). An error without one failed before reaching a server at all.
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _unreachable(exc: BaseException | None) -> bool:
+    sqlstate = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+    return not sqlstate or sqlstate.startswith(_UNREACHABLE_STATES)
+
+
 def log(request, exc: BaseException | None) -> None:
-    # One line, not a traceback per request: an outage fails every request for its whole length.
-    logger.warning("database unavailable (%s): %s", getattr(request, "path_info", "?"), exc)
+    path = getattr(request, "path_info", "?")
+    if _unreachable(exc):
+        # One line, not a traceback per request: an outage fails every request for its whole length.
+        logger.warning("database unavailable (%s): %s", path, exc)
+    else:
+        # Reachable but failing (a deadlock, a timeout, a lock): also worth a retry, and worth a look.
+        logger.error("database error answered 503 (%s)", path, exc_info=exc)
 
 
 def unavailable_response(request=None, exc: BaseException | None = None) -> JsonResponse:
