@@ -4,7 +4,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from nodeworks_server import errors
+from nodeworks_server import db_outage, errors
 
 # Each domain error kind answers one status; a subclass (e.g. LeaseNotCurrent) inherits its kind's.
 DOMAIN_STATUS = {
@@ -17,9 +17,14 @@ DOMAIN_STATUS = {
 
 
 def api_exception_handler(exc, context):
-    """Every API error is JSON with a `detail` message; domain errors and Django's own limit errors become 4xx."""
+    """Every API error is JSON with a `detail` message; domain errors and Django's own limit errors become
+    4xx, a database that cannot be reached 503 with Retry-After."""
     if isinstance(exc, errors.DomainError):
         return domain_error_response(exc)
+    if db_outage.is_unavailable(exc):
+        # The database is down or unreachable: the server's state, not the request's (db_outage.py).
+        db_outage.log(context.get("request"), exc)
+        return Response(db_outage.body(), status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=db_outage.headers())
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": str(exc) or "request body too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "nodeworks_server.middleware.BodySizeLimitMiddleware",
     "nodeworks_server.api_errors.ApiExceptionMiddleware",
+    "nodeworks_server.db_outage.DatabaseOutageMiddleware",  # after ApiExceptionMiddleware: see db_outage.py
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -219,6 +220,11 @@ MAX_LOST_LEASES = env_int("NODEWORKS_MAX_LOST_LEASES", 3)
 RETRY_BACKOFF_BASE_S = env_float("NODEWORKS_RETRY_BACKOFF_BASE_S", 5.0)
 RETRY_BACKOFF_CAP_S = env_float("NODEWORKS_RETRY_BACKOFF_CAP_S", 300.0)
 REAPER_INTERVAL_S = env_float("NODEWORKS_REAPER_INTERVAL_S", 5.0)
+# A gap this long since the server last reaped means no heartbeat could be accepted in it (a database
+# or server outage): live leases are extended by the gap first (workflows/lifecycle/leases.py).
+OUTAGE_GAP_S = env_float("NODEWORKS_OUTAGE_GAP_S", max(LEASE_TTL_S / 3, 2 * REAPER_INTERVAL_S))
+# Each server process that serves runners ticks that clock this often (0: only the reaper does).
+LEASE_CLOCK_TICK_S = env_float("NODEWORKS_LEASE_CLOCK_TICK_S", OUTAGE_GAP_S / 3)
 MAX_LOG_BYTES = env_int("NODEWORKS_MAX_LOG_BYTES", 10 * 1024 * 1024)
 MAX_ARTIFACT_BYTES = env_int("NODEWORKS_MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
 RUNNER_PROTOCOL_VERSIONS = ("1",)

@@ -18,6 +18,9 @@ def _data_dir(settings, tmp_path):
     """Each test gets its own git repositories and artifacts."""
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
+    # No lease-clock thread in the test process: it would write to the test database between and
+    # across tests (workflows/lifecycle/leases.py); live servers (subprocesses) run theirs.
+    settings.LEASE_CLOCK_TICK_S = 0
 
 
 def nc_bytes(name: str) -> bytes:

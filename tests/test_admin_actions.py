@@ -176,23 +176,21 @@ def test_requeue_leaves_other_states_alone(operator, alice_client, alice):
     assert dict(Task.objects.filter(run_id=run["id"]).values_list("pk", "state")) == before
 
 
-def test_requeue_in_a_cancelled_run(operator, alice_client, alice):
+def test_requeue_in_a_cancelled_run_is_refused(operator, alice_client, alice):
+    """A cancelled run stays cancelled (issue 11, item 5): a requeue leaves it and its tasks alone."""
     workflow_id = published(alice_client)
     run = execute(alice_client, workflow_id)
     alice_client.post(f"/api/v1/workflow/cancel/{workflow_id}", {}, format="json")
-    tasks = tasks_by_node(run["id"])
-    act(operator, "workflows/task", "requeue_tasks", [tasks["power"]])
-    tasks = tasks_by_node(run["id"])
-    assert tasks["power"].state == TaskState.QUEUED
-    # multiply also needs integer (cancelled): it comes back too; root's branch stays cancelled.
-    assert tasks["integer"].state == TaskState.QUEUED
-    assert tasks["multiply"].state == TaskState.PENDING and tasks["multiply"].pending_parents == 2
-    assert tasks["subtract"].state == TaskState.PENDING
-    assert tasks["root"].state == TaskState.QUEUED  # subtract needs it, so it is back as well
-    assert Run.objects.get(pk=run["id"]).state == RunState.RUNNING
+    before = {node: task.state for node, task in tasks_by_node(run["id"]).items()}
+    response = operator.post(
+        "/admin/workflows/task/", {"action": "requeue_tasks", "_selected_action": [str(tasks_by_node(run["id"])["power"].pk)]},
+        follow=True,
+    )
+    assert "belong to cancelled runs" in response.content.decode()
+    assert {node: task.state for node, task in tasks_by_node(run["id"]).items()} == before
+    assert Run.objects.get(pk=run["id"]).state == RunState.CANCELLED
     runner, _ = online_runner(alice)
-    drive(runner)
-    assert Run.objects.get(pk=run["id"]).state == RunState.SUCCEEDED
+    assert lease(runner) == []
 
 
 # ---------------------------------------------------------------- runners

@@ -10,6 +10,7 @@ from workflows.models import (
     Artifact,
     Revision,
     Run,
+    RunState,
     Task,
     TaskLog,
     Workflow,
@@ -155,11 +156,18 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.action(description="Requeue selected failed/cancelled tasks (fresh attempt)", permissions=["change"])
     def requeue_tasks(self, request, queryset):
         skipped = queryset.exclude(state__in=REQUEUEABLE_STATES).count()
+        # Counted before: the requeue itself re-reads each run's state under its lock and leaves a
+        # cancelled run alone (workflows/lifecycle/requeue.py), so this count is what it will refuse
+        # unless a cancel lands in between.
+        in_cancelled = queryset.filter(state__in=REQUEUEABLE_STATES, run__state=RunState.CANCELLED).count()
         reset = tasks_requeue(tasks=queryset)
         message = f"{reset} task(s) reset to queued or pending (with the ancestors and descendants they need)."
         if skipped:
             message += f" {skipped} selected task(s) were not failed, cancelled or upstream_failed and were left alone."
-        self.message_user(request, message, level=messages.WARNING if skipped else messages.SUCCESS)
+        if in_cancelled:
+            message += f" {in_cancelled} selected task(s) belong to cancelled runs, which stay cancelled: left alone."
+        level = messages.WARNING if skipped or in_cancelled else messages.SUCCESS
+        self.message_user(request, message, level=level)
 
     @admin.action(description="Cancel selected tasks", permissions=["change"])
     def cancel_tasks(self, request, queryset):

@@ -234,3 +234,18 @@ class Artifact(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.id})"
+
+
+class LeaseClock(models.Model):
+    """One row: when the server last had contact with its database on the runners' behalf (the reaper).
+
+    A gap longer than OUTAGE_GAP_S since then is time in which no heartbeat could be accepted (the
+    database or every server process was down); the reaper extends live leases by it before reaping
+    (workflows/lifecycle/leases.py), so a lease never expires because of the server's own outage.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seen = models.DateTimeField()
+
+    def __str__(self):
+        return f"lease clock at {self.seen.isoformat()}"

@@ -16,13 +16,16 @@ One module per job, one public surface (this one); callers outside the package i
 - claim.py      queued → leased for a runner's RunnerScope (tasks_claim); fit.py: the tag-fit rule
 - payloads.py   what the runner is given for a claimed task
 - fence.py      the one rule for "is this lease current?" (lease_current, LeaseNotCurrent)
-- leases.py     heartbeats (leased → running, expiry extended) and the reaper (lease_reap)
+- leases.py     heartbeats (leased → running, expiry extended), the reaper (lease_reap), and the
+                lease clock that extends leases over a database or server outage
 - data.py       log chunks and artifacts sent under a lease
 - results.py    results: succeed / fail / cancelled, then the successors for the same runner
 - outcomes.py   the fenced transitions themselves: succeed, fail and retry, lose, cancelled, cancel
 - cancel.py     a run, many runs, the queue, everything
 - requeue.py    failed, cancelled or upstream_failed tasks back to the queue
 - run_end.py    the one "is the run done?" step (run_finish_if_done)
+- locks.py      the one lock order: the run row, then its task rows (run_lock)
+- downstream.py the descendants of an ended task end upstream_failed (one recursive statement)
 
 The runners app owns runner rows; it hands their facts in (RunnerScope) and calls these functions.
 """

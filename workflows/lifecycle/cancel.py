@@ -5,9 +5,9 @@ from collections import defaultdict
 from django.db import connection, transaction
 from django.utils import timezone
 
-from workflows import dag
+from workflows.lifecycle import downstream, locks
 from workflows.lifecycle.run_end import run_finish_if_done
-from workflows.models import HELD_TASK_STATES, Run, RunState, Task, TaskDependency, TaskState
+from workflows.models import HELD_TASK_STATES, Run, RunState, Task, TaskState
 
 # A batch small enough for any database's parameter limit.
 _BATCH = 500
@@ -17,15 +17,20 @@ _BATCH = 500
 def run_cancel(*, run: Run) -> Run:
     """Cancelled at once: queued and pending tasks end now; held leases are told at their next heartbeat.
 
-    Task rows are updated before the run row, the order every task outcome takes its locks in
-    (outcomes.py), so a cancel racing a result cannot deadlock.
+    Lock order (locks.py): the run row first, then its task rows, as every transition deciding on a
+    run's state takes them. A failure, a lost lease or a requeue of this run that locked it before
+    us has committed when we read the tasks below; one that comes after sees the run cancelled.
+    The claim skips the tasks of a run that is not running, and a queued task it is leasing right
+    now is locked: our UPDATE waits for it and then finds it leased, and the next one flags it
+    cancel_requested, so its runner hears "cancel" at its first heartbeat.
     """
     now = timezone.now()
-    run.tasks.filter(state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
-        state=TaskState.CANCELLED, finished=now, lease_id=None
-    )
-    run.tasks.filter(state__in=HELD_TASK_STATES).update(cancel_requested=True)
-    Run.objects.filter(pk=run.pk, state=RunState.RUNNING).update(state=RunState.CANCELLED, finished=now)
+    if locks.run_lock(run.pk) == RunState.RUNNING:
+        run.tasks.filter(state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
+            state=TaskState.CANCELLED, finished=now, lease_id=None
+        )
+        run.tasks.filter(state__in=HELD_TASK_STATES).update(cancel_requested=True)
+        Run.objects.filter(pk=run.pk, state=RunState.RUNNING).update(state=RunState.CANCELLED, finished=now)
     run.refresh_from_db()
     return run
 
@@ -36,13 +41,10 @@ def runs_cancel(*, runs) -> list[Run]:
 
 def _fail_downstream_of(removed_by_run: dict[int, set[int]], *, now) -> None:
     """Pending descendants of removed tasks can never start: they end as task_cancel's downstream does."""
-    for run_id, removed in removed_by_run.items():
-        edges = list(TaskDependency.objects.filter(run_id=run_id).values_list("parent_id", "child_id"))
-        doomed = sorted(dag.descendants(edges, removed) - removed)
-        for start in range(0, len(doomed), _BATCH):
-            Task.objects.filter(pk__in=doomed[start : start + _BATCH], state=TaskState.PENDING).update(
-                state=TaskState.UPSTREAM_FAILED, finished=now, error="an upstream task was removed from the queue"
-            )
+    for removed in removed_by_run.values():
+        downstream.descendants_end(
+            removed, error="an upstream task was removed from the queue", states=(TaskState.PENDING,), now=now
+        )
 
 
 def queue_clear(*, tasks) -> int:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from nodeworks_server import hot_sql
 from workflows.lifecycle import fit
-from workflows.models import Run, Task, TaskState
+from workflows.models import Run, RunState, Task, TaskState
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,20 @@ def tasks_claim(
     return tasks
 
 
+_ENDED_RUN = ", ".join(f"'{state}'" for state in Run.FINAL_STATES)
+
+
 # Hand-written rather than built by the ORM: building this query took more CPU than PostgreSQL
 # spends running it, on the call every task goes through. The picked rows come back with what a
 # task payload needs (run columns included), so no second SELECT follows the claim.
 _PG_CLAIM = f"""
 WITH picked AS MATERIALIZED (
-    SELECT id FROM {Task._meta.db_table}
+    SELECT id FROM {Task._meta.db_table} AS q
     WHERE state = '{TaskState.QUEUED}' AND executor = ANY(%(executors)s::text[])
       AND tagset_id IN ({fit.PG_FITTING_TAGSETS})
       AND (not_before IS NULL OR not_before <= %(now)s)
+      AND NOT cancel_requested
+      AND (SELECT live.state FROM {Run._meta.db_table} AS live WHERE live.id = q.run_id) NOT IN ({_ENDED_RUN})
       {{filters}}
     ORDER BY priority DESC, id
     LIMIT %(limit)s
@@ -97,6 +102,15 @@ WHERE t.id = picked.id AND t.state = '{TaskState.QUEUED}' AND r.id = t.run_id
 RETURNING t.id, t.priority, t.lease_id, t.attempt, t.node, t.node_data, t.input_sources, t.requirements,
           t.expires_at, r.id, r.workflow_id, r.revision, r.created, r.started
 """  # noqa: S608 (table names from the models; every value is a parameter)
+# Never a task of a run that is cancelled or being cancelled (cancel_requested): such a task would be
+# started (a SLURM job submitted) only to be cancelled at its first heartbeat. The run's state is a
+# scalar subquery on purpose: a filter (SubPlan) that looks the run up by its primary key for each
+# row the queue index yields, so the walk in priority order stays. Written as EXISTS, the planner
+# flattened it into a join and sorted every queued row of the owner; written "= 'running'", it took
+# the default 0.5% selectivity of an equality on an unknown value, expected 25 matches in 5,000 and
+# sorted them all (tests/engine/test_hot_sql.py). "Not ended" is the same test (a run ends only when
+# its last task is final, so a queued task's run is running or cancelled) and is estimated as
+# passing nearly every row, which it does.
 # MATERIALIZED: the picked rows are chosen once. Inlined, the planner may re-run a LIMIT ... SKIP
 # LOCKED subquery per scanned row and lease more tasks than asked for.
 
@@ -128,6 +142,7 @@ def _claim_ids_sqlite(scope: RunnerScope, offered: list[str], max_tasks: int, on
     owners = Q() if scope.owner_ids is None else Q(owner_id__in=scope.owner_ids)
     candidates = (
         Task.objects.filter(owners, state=TaskState.QUEUED, executor__in=offered)
+        .filter(cancel_requested=False, run__state=RunState.RUNNING)  # as in _PG_CLAIM
         .filter(tagset_id__in=fit.sqlite_fitting_tagsets(scope.tags))
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .order_by("-priority", "id")

@@ -16,8 +16,7 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from nodeworks_server import hot_sql
-from workflows import dag
-from workflows.lifecycle import fence
+from workflows.lifecycle import downstream, fence, locks
 from workflows.lifecycle.run_end import run_finish_if_done
 from workflows.models import (
     HELD_TASK_STATES,
@@ -65,12 +64,7 @@ def _then_finish_run(outcome_function):
 
 
 def _fail_downstream(task: Task) -> None:
-    edges = TaskDependency.objects.filter(run_id=task.run_id).values_list("parent_id", "child_id")
-    doomed = dag.descendants(edges, [task.pk])
-    if doomed:
-        Task.objects.filter(pk__in=doomed, state__in=[TaskState.PENDING, TaskState.QUEUED]).update(
-            state=TaskState.UPSTREAM_FAILED, finished=timezone.now(), error=f"upstream task {task.node!r} did not succeed"
-        )
+    downstream.descendants_end([task.pk], error=f"upstream task {task.node!r} did not succeed")
 
 
 def _release_children(parent_ids: list[int]) -> tuple[int, ...]:
@@ -219,11 +213,37 @@ def _requeue(task: Task, *, error: str, reported: bool, not_before=None, expired
     return Outcome(applied=True, state=TaskState.QUEUED)
 
 
+@dataclass(frozen=True)
+class _Fresh:
+    """What a fail or lose decides on, read under the run row's lock (locks.py), never from the caller's copy."""
+
+    run_state: str | None
+    cancel_requested: bool
+    failures: int
+    lost_leases: int
+    max_retries: int
+
+    @property
+    def cancelling(self) -> bool:
+        return self.cancel_requested or self.run_state != RunState.RUNNING
+
+
+def _fresh(task: Task) -> _Fresh:
+    """The run row locked first, then the task re-read: a cancel committed since the caller read the
+    task is seen, and one not committed yet waits for us (and then finds the task as we leave it)."""
+    run_state = locks.run_lock(task.run_id)
+    row = Task.objects.filter(pk=task.pk).values("cancel_requested", "failures", "lost_leases", "max_retries").first()
+    if row is None:  # deleted with its run: the fenced update below changes nothing
+        return _Fresh(run_state, True, task.failures, task.lost_leases, task.max_retries)
+    return _Fresh(run_state, **row)
+
+
 @_then_finish_run
 def task_fail(*, task: Task, error: str, started, finished) -> Outcome:
-    """A failure the runner reports: retried after a backoff while `retries` remain."""
-    failures = task.failures + 1
-    if failures <= task.max_retries and not task.cancel_requested and task.run.state == RunState.RUNNING:
+    """A failure the runner reports: retried after a backoff while `retries` remain and nobody cancelled."""
+    fresh = _fresh(task)
+    failures = fresh.failures + 1
+    if failures <= fresh.max_retries and not fresh.cancelling:
         return _requeue(
             task,
             error=error,
@@ -243,14 +263,19 @@ def task_lose(*, task: Task, reason: str, expired_before=None) -> Outcome:
 
     Counted apart from `retries`, and capped, so a node whose runner keeps dying does not loop forever.
     The reaper passes `expired_before`: the lease is lost only if it has not been extended since.
+    A task whose run is cancelled (or cancelling) ends cancelled instead of going back to the queue.
     """
+    return _lose(task, _fresh(task), reason=reason, expired_before=expired_before)
+
+
+def _lose(task: Task, fresh: _Fresh, *, reason: str, expired_before=None) -> Outcome:
     now = timezone.now()
-    if task.cancel_requested or task.run.state != RunState.RUNNING:
+    if fresh.cancelling:
         return _end_for_good(
             task, state=TaskState.CANCELLED, error=reason, started=None, finished=now, reported=False,
             expired_before=expired_before,
         )
-    lost = task.lost_leases + 1
+    lost = fresh.lost_leases + 1
     if lost >= settings.MAX_LOST_LEASES:
         return _end_for_good(
             task,
@@ -271,8 +296,9 @@ def task_lose(*, task: Task, reason: str, expired_before=None) -> Outcome:
 def task_cancelled(*, task: Task, error: str, started, finished) -> Outcome:
     """The runner stopped the task. Asked for: it ends cancelled. Not asked for (the runner shut
     down hard): the task goes back to the queue like a lost lease."""
-    if not (task.cancel_requested or task.run.state == RunState.CANCELLED):
-        return task_lose(task=task, reason=error or "stopped by its runner")
+    fresh = _fresh(task)
+    if not fresh.cancelling:
+        return _lose(task, fresh, reason=error or "stopped by its runner")
     return _end_for_good(
         task, state=TaskState.CANCELLED, error=error or "cancelled", started=started, finished=finished, reported=True
     )
@@ -281,6 +307,7 @@ def task_cancelled(*, task: Task, error: str, started, finished) -> Outcome:
 @_then_finish_run
 def task_cancel(*, task: Task) -> str:
     """A user cancels one task: queued/pending ones end now, held ones are told at their next heartbeat."""
+    locks.run_lock(task.run_id)  # the one lock order (locks.py): a run cancel or requeue does not interleave
     now = timezone.now()
     waiting = Task.objects.filter(pk=task.pk, state__in=[TaskState.PENDING, TaskState.QUEUED])
     if waiting.update(state=TaskState.CANCELLED, finished=now, error="cancelled"):
