@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from nodeworks_server import spa_files
 from nodeworks_server.env import (
+    caches_from_url,
     database_from_url,
     env_bool,
     env_float,
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "nodeworks_server.middleware.NulInUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.admin_login.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,7 +130,10 @@ WHITENOISE_ADD_HEADERS_FUNCTION = spa_files.add_headers
 REFRESH_COOKIE_NAME = "nw_refresh"
 REFRESH_COOKIE_PATH = "/api/v1/"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared by every server process (throttle counters): the database cache (its table is made by
+# every `migrate`, accounts/apps.py), or Redis with NODEWORKS_CACHE_URL=redis://host:6379/0.
+# "local" is per process, for what needs no sharing (django-q2's cluster statistics).
+CACHES = caches_from_url(env_str("NODEWORKS_CACHE_URL", ""))
 
 # Upload limits. The body limit is enforced from Content-Length before anything is read.
 MAX_BODY_BYTES = env_int("NODEWORKS_MAX_BODY_BYTES", 20 * 1024 * 1024)
@@ -155,8 +160,14 @@ REST_FRAMEWORK = {
         "login": env_str("NODEWORKS_LOGIN_RATE", "10/min"),
         "register": env_str("NODEWORKS_REGISTER_RATE", "20/hour"),
     },
+    # X-Forwarded-For is read only behind this many reverse proxies of ours (0: REMOTE_ADDR alone);
+    # trusted by default, as DRF does without it, one client could pose as any number of addresses.
+    "NUM_PROXIES": env_int("NODEWORKS_TRUSTED_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# The admin's login form: failed attempts per client address and per username (accounts/admin_login.py).
+ADMIN_LOGIN_RATE = env_str("NODEWORKS_ADMIN_LOGIN_RATE", REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"])
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
@@ -184,6 +195,7 @@ Q_CLUSTER = {
     "timeout": 120,
     "retry": 180,
     "catch_up": False,
+    "cache": "local",  # its statistics: per process as before, not a database write every second
 }
 
 LOGGING = {
