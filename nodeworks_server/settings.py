@@ -232,6 +232,10 @@ RETRY_BACKOFF_CAP_S = env_float("NODEWORKS_RETRY_BACKOFF_CAP_S", 300.0)
 REAPER_INTERVAL_S = env_float("NODEWORKS_REAPER_INTERVAL_S", 5.0)
 MAX_LOG_BYTES = env_int("NODEWORKS_MAX_LOG_BYTES", 10 * 1024 * 1024)
 MAX_ARTIFACT_BYTES = env_int("NODEWORKS_MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
+# Every artifact a user's tasks stored, together (0: no quota). An upload past it answers 413.
+USER_STORAGE_QUOTA_BYTES = env_int("NODEWORKS_USER_STORAGE_QUOTA_MB", 10240) * 1024 * 1024
+# A runner's reported node library (runners/node_library.py), as compact JSON.
+RUNNER_LIBRARY_MAX_BYTES = env_int("NODEWORKS_RUNNER_LIBRARY_MAX_BYTES", 2 * 1024 * 1024)
 RUNNER_PROTOCOL_VERSIONS = ("1",)
 # PostgreSQL: a run this large refreshes the queue table's planner statistics once committed.
 ANALYZE_AFTER_TASKS = env_int("NODEWORKS_ANALYZE_AFTER_TASKS", 1000)
