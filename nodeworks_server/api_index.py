@@ -31,6 +31,7 @@ GROUPS = {
     "artifacts": "runs",
     "queue": "queue",
     "runners": "runners",
+    "nodes": "runners",  # the node library of the caller's runners
     "admin": "admin",
     "runners/protocol": "runner protocol",
 }

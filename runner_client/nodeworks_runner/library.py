@@ -134,14 +134,15 @@ def library_digest(library: dict) -> str:
 class LibraryReporter(threading.Thread):
     """Sends the library at start and whenever it changes; gives up quietly on a server without the call."""
 
-    def __init__(self, client: Client, folders: List[str], *, recheck_s: float = RECHECK_S, retry_max_s: float = 60.0):
+    def __init__(self, client: Client, folders: List[str], *, recheck_s: float = RECHECK_S, retry_max_s: float = 60.0,
+                 stopped: Optional[threading.Event] = None):
         super().__init__(name="nodeworks-library", daemon=True)
         self.client = client  # its own: never shared with the loop's calls
         self.folders = list(folders or [])
         self.recheck_s = recheck_s
         self.backoff = Backoff(retry_max_s)
         self.sent_digest = ""
-        self.stopped = threading.Event()
+        self.stopped = stopped or threading.Event()  # the runner's: set when it stops
 
     def run(self) -> None:
         while not self.stopped.is_set():
@@ -166,7 +167,8 @@ class LibraryReporter(threading.Thread):
         try:
             self.client.post(LIBRARY_PATH, library)
         except Unreachable as exc:
-            log.info("node library not reported yet (%s); trying again", exc)
+            if not self.backoff.failures:
+                log.info("node library not reported yet (%s); trying again", exc)
             self.backoff.failed()
             return True
         except ClientError as exc:
@@ -180,7 +182,8 @@ class LibraryReporter(threading.Thread):
         return True
 
 
-def start_reporting(client: Client, folders: List[str]) -> LibraryReporter:
-    reporter = LibraryReporter(client, folders)
+def start_reporting(client: Client, folders: List[str], *, stopped: Optional[threading.Event] = None) -> LibraryReporter:
+    """Starts the reporter thread; it ends when ``stopped`` is set (the runner's heartbeats' event)."""
+    reporter = LibraryReporter(client, folders, stopped=stopped)
     reporter.start()
     return reporter

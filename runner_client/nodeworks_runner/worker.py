@@ -99,7 +99,7 @@ class Runner:
                              results_will_lease=self.delivery.will_lease)
         self.leaser.start()
         self.heartbeats.start()
-        library.start_reporting(connect(self.config), self.config.node_path)  # own thread: library.py
+        library.start_reporting(connect(self.config), self.config.node_path, stopped=self.heartbeats.stopped)
         log.info("runner %r serving %s with executors %s, concurrency %d", self.config.name, self.config.url,
                  ", ".join(self.executors), self.config.concurrency)
 
