@@ -171,6 +171,26 @@ def test_the_database_cache_increments_atomically():
         cache.incr("missing")
 
 
+def test_the_cache_setting():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from nodeworks_server.env import caches_from_url
+
+    assert caches_from_url("")["default"]["BACKEND"] == "nodeworks_server.cache.SharedDatabaseCache"
+    redis = caches_from_url("redis://cache.example.org:6379/1")["default"]
+    assert redis == {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://cache.example.org:6379/1"}
+    assert caches_from_url("locmem://")["default"]["BACKEND"].endswith("LocMemCache")
+    with pytest.raises(ImproperlyConfigured, match="NODEWORKS_CACHE_URL"):
+        caches_from_url("memcached://x")
+
+
+def test_by_default_forwarded_addresses_are_not_trusted():
+    from django.conf import settings
+
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
+    assert settings.CACHES["default"]["BACKEND"] == "nodeworks_server.cache.SharedDatabaseCache"
+
+
 # ---------------------------------------------------------------- live: two server processes
 
 
