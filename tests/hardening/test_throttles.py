@@ -11,15 +11,11 @@ from __future__ import annotations
 import concurrent.futures
 import http.cookiejar
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -27,7 +23,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.throttles import Rate, SlidingWindow
-from tests.runner.conftest import ROOT, VENV_BIN, _free_port, _is_postgres
+from tests.hardening.servers import ROOT, ServerPair
 
 PASSWORD = "a long test password"
 
@@ -205,76 +201,9 @@ SERVER_ENV = {
 }
 
 
-class ServerPair:
-    """Two gunicorn servers (2 workers and 1 worker) on one database and one data directory."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-        self.env.update(SERVER_ENV)
-        self.env["NODEWORKS_DATA_DIR"] = str(tmp / "data")
-        url = os.environ.get("DATABASE_URL", "")
-        self.postgres_url = url if _is_postgres(url) else ""
-        if self.postgres_url:
-            self.env["DATABASE_URL"] = self._postgres(create=True)
-        self.processes: list[subprocess.Popen] = []
-        self.urls: list[str] = []
-
-    def _postgres(self, *, create: bool) -> str:
-        import psycopg
-
-        parts = urlsplit(self.postgres_url)
-        name = parts.path.lstrip("/") + "_throttle_tests"
-        with psycopg.connect(self.postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if create:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        return urlunsplit(parts._replace(path="/" + name))
-
-    def start(self) -> ServerPair:
-        (self.tmp / "data").mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=self.env, check=True)
-        for index, workers in enumerate((2, 1)):
-            port = _free_port()
-            log = open(self.tmp / f"server{index}.log", "ab")  # noqa: SIM115 (lives as long as the server)
-            self.processes.append(subprocess.Popen(
-                [str(VENV_BIN / "gunicorn"), "nodeworks_server.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", str(workers), "--worker-class", "gthread", "--threads", "8", "--graceful-timeout", "2"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            ))
-            self.urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 60
-        for url, process in zip(self.urls, self.processes, strict=True):
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start:\n" + self.logs())
-                try:
-                    with urllib.request.urlopen(url + "/api/v1/status", timeout=2):
-                        break
-                except (urllib.error.URLError, OSError):
-                    time.sleep(0.2)
-        return self
-
-    def logs(self) -> str:
-        return "\n".join(path.read_text(errors="replace")[-3000:] for path in sorted(self.tmp.glob("server*.log")))
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if self.postgres_url:
-            self._postgres(create=False)
-
-
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    pair = ServerPair(tmp_path_factory.mktemp("throttle-servers")).start()
+    pair = ServerPair(tmp_path_factory.mktemp("throttle-servers"), env=SERVER_ENV, name="throttle", workers=(2, 1)).start()
     yield pair
     pair.stop()
 
