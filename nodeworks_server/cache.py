@@ -22,7 +22,7 @@ class SharedDatabaseCache(DatabaseCache):
     retried when another process changed the value in between.
     """
 
-    CAS_TRIES = 100
+    CAS_TRIES = 1000  # each failure means another writer succeeded: progress is certain, starvation is not
 
     def incr(self, key, delta=1, version=None):
         for _ in range(self.CAS_TRIES):
