@@ -180,6 +180,19 @@ def test_the_cache_setting():
         caches_from_url("memcached://x")
 
 
+def test_migrate_makes_the_cache_table(tmp_path):
+    """`manage.py migrate` alone (run.sh, a fresh clone) makes it. (Django's test databases get it anyway.)"""
+    import os
+    import sqlite3
+
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env["NODEWORKS_DATA_DIR"] = str(tmp_path)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+    with sqlite3.connect(tmp_path / "nodeworks.sqlite3") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "nodeworks_cache" in tables
+
+
 def test_by_default_forwarded_addresses_are_not_trusted():
     from django.conf import settings
 
