@@ -6,7 +6,6 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -21,12 +20,13 @@ from accounts.refresh_cookie import (
     set_refresh_cookie,
 )
 from accounts.services import api_token_create, api_token_revoke, refresh_token_revoke, user_register
+from accounts.throttles import SharedScopedRateThrottle
 
 
 class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedScopedRateThrottle]
     throttle_scope = "register"
 
     class InputSerializer(serializers.Serializer):
@@ -86,7 +86,7 @@ class LoginApi(TokenObtainPairView):
     """`{username, password}` → `{access, refresh}`; throttled per client address. With
     `X-Nodeworks-Client: web` the refresh token is set as the httpOnly `nw_refresh` cookie instead."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [SharedScopedRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(parameters=[WEB_CLIENT_PARAM], responses={200: TokenPairSerializer})

@@ -33,6 +33,7 @@ GROUPS = {
     "runners": "runners",
     "events": "events",
     "timers": "timers",
+    "nodes": "runners",  # the node library of the caller's runners
     "admin": "admin",
     "runners/protocol": "runner protocol",
 }

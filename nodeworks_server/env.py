@@ -93,3 +93,26 @@ def sqlite_database(path: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
     }
+
+
+def caches_from_url(url: str) -> dict:
+    """NODEWORKS_CACHE_URL → CACHES: empty for the database cache, redis://, rediss:// or unix:// for
+    Redis (the `redis` package must be installed), locmem:// for one process only (counts per process)."""
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "nodeworks-local"}
+    if not url:
+        shared = {
+            "BACKEND": "nodeworks_server.cache.SharedDatabaseCache",
+            "LOCATION": "nodeworks_cache",
+            # Counters of many addresses must not be culled early: a culled counter is a reset throttle.
+            "OPTIONS": {"MAX_ENTRIES": 200_000, "CULL_FREQUENCY": 4},
+        }
+    elif url.startswith(("redis://", "rediss://", "unix://")):
+        shared = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    elif url == "locmem://":
+        shared = dict(local, LOCATION="nodeworks-default")
+    else:
+        raise ImproperlyConfigured(
+            "NODEWORKS_CACHE_URL must be empty (the database cache), redis://..., rediss://..., unix://... "
+            f"or locmem://, got {url!r}"
+        )
+    return {"default": shared, "local": local}

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from nodeworks_server import spa_files
 from nodeworks_server.env import (
+    caches_from_url,
     database_from_url,
     env_bool,
     env_float,
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "nodeworks_server.middleware.NulInUrlMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.admin_login.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -130,7 +132,10 @@ WHITENOISE_ADD_HEADERS_FUNCTION = spa_files.add_headers
 REFRESH_COOKIE_NAME = "nw_refresh"
 REFRESH_COOKIE_PATH = "/api/v1/"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared by every server process (throttle counters): the database cache (its table is made by
+# every `migrate`, accounts/apps.py), or Redis with NODEWORKS_CACHE_URL=redis://host:6379/0.
+# "local" is per process, for what needs no sharing (django-q2's cluster statistics).
+CACHES = caches_from_url(env_str("NODEWORKS_CACHE_URL", ""))
 
 # Upload limits. The body limit is enforced from Content-Length before anything is read.
 MAX_BODY_BYTES = env_int("NODEWORKS_MAX_BODY_BYTES", 20 * 1024 * 1024)
@@ -157,8 +162,14 @@ REST_FRAMEWORK = {
         "login": env_str("NODEWORKS_LOGIN_RATE", "10/min"),
         "register": env_str("NODEWORKS_REGISTER_RATE", "20/hour"),
     },
+    # X-Forwarded-For is read only behind this many reverse proxies of ours (0: REMOTE_ADDR alone);
+    # trusted by default, as DRF does without it, one client could pose as any number of addresses.
+    "NUM_PROXIES": env_int("NODEWORKS_TRUSTED_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# The admin's login form: failed attempts per client address and per username (accounts/admin_login.py).
+ADMIN_LOGIN_RATE = env_str("NODEWORKS_ADMIN_LOGIN_RATE", REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"])
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
@@ -186,6 +197,7 @@ Q_CLUSTER = {
     "timeout": 120,
     "retry": 180,
     "catch_up": False,
+    "cache": "local",  # its statistics: per process as before, not a database write every second
 }
 
 LOGGING = {
@@ -227,6 +239,10 @@ OUTAGE_GAP_S = env_float("NODEWORKS_OUTAGE_GAP_S", max(LEASE_TTL_S / 3, 2 * REAP
 LEASE_CLOCK_TICK_S = env_float("NODEWORKS_LEASE_CLOCK_TICK_S", OUTAGE_GAP_S / 3)
 MAX_LOG_BYTES = env_int("NODEWORKS_MAX_LOG_BYTES", 10 * 1024 * 1024)
 MAX_ARTIFACT_BYTES = env_int("NODEWORKS_MAX_ARTIFACT_BYTES", 512 * 1024 * 1024)
+# Every artifact a user's tasks stored, together (0: no quota). An upload past it answers 413.
+USER_STORAGE_QUOTA_BYTES = env_int("NODEWORKS_USER_STORAGE_QUOTA_MB", 10240) * 1024 * 1024
+# A runner's reported node library (runners/node_library.py), as compact JSON.
+RUNNER_LIBRARY_MAX_BYTES = env_int("NODEWORKS_RUNNER_LIBRARY_MAX_BYTES", 2 * 1024 * 1024)
 RUNNER_PROTOCOL_VERSIONS = ("1",)
 # PostgreSQL: a run this large refreshes the queue table's planner statistics once committed.
 ANALYZE_AFTER_TASKS = env_int("NODEWORKS_ANALYZE_AFTER_TASKS", 1000)

@@ -12,8 +12,8 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import APIView
 
 from nodeworks_server.parsers import LimitedJSONParser
+from runners import node_library, services
 from runners import protocol_bodies as bodies
-from runners import services
 from runners.authentication import RunnerProtocolMixin
 from workflows.artifact_files import AnyAcceptNegotiation, artifact_response
 
@@ -125,3 +125,45 @@ class ResultsApi(RunnerProtocolMixin, APIView):
         # failed its task, which is a change, so the call as a whole succeeded.
         all_stale = all(answer.status == 409 for answer in answers)
         return Response(body, status=STALE if all_stale else status.HTTP_200_OK)
+
+
+class LibraryTerminalSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    dtype = serializers.CharField(max_length=200, allow_blank=True, required=False, default="None",
+                                  help_text="as Nodeworks saves it, e.g. \"<class 'float'>\"; \"None\": any")
+    multiinput = serializers.BooleanField(required=False, default=False)
+
+    def get_fields(self):
+        # "in" and "out" are the names in a .nc file's terminal opts; "in" is a Python keyword.
+        fields = super().get_fields()
+        fields["in"] = serializers.BooleanField(required=False, default=False)
+        fields["out"] = serializers.BooleanField(required=False, default=False)
+        return fields
+
+
+class LibraryNodeSerializer(serializers.Serializer):
+    path = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=10)
+    source = serializers.CharField(max_length=20, required=False, default="", allow_blank=True,
+                                   help_text="builtin, plugin, ...")
+    doc = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True, trim_whitespace=False)
+    terminals = LibraryTerminalSerializer(many=True, max_length=500, required=False, default=list)
+
+
+class LibraryApi(RunnerProtocolMixin, APIView):
+    """The node library this runner offers (sent at start and when it changes; optional: a runner
+    that never sends one is simply not known to offer anything in particular)."""
+
+    class InputSerializer(serializers.Serializer):
+        nodes = LibraryNodeSerializer(many=True, max_length=10_000)
+
+    class OutputSerializer(serializers.Serializer):
+        changed = serializers.BooleanField(help_text="false: the same library as stored before")
+        nodes = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, 413: OpenApiTypes.OBJECT})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        nodes = data.validated_data["nodes"]
+        changed = node_library.runner_library_report(runner=request.auth, nodes=nodes)
+        return Response({"changed": changed, "nodes": len(nodes)})

@@ -49,3 +49,21 @@ class Runner(models.Model):
         if not self.is_online:
             return "offline"
         return "paused" if self.paused else "online"
+
+
+class RunnerLibrary(models.Model):
+    """The node library a runner reported (runner_client/nodeworks_runner/library.py): every node path it
+    can execute, with terminals. Publish warns about paths none of a user's runners offers, and the
+    web app's palette lists the union (GET /api/v1/nodes/library).
+
+    Its own table, not a column of Runner: every runner call reads the whole runner row
+    (runners/selectors.py runner_by_token_digest), and a library may be a megabyte of JSON.
+    """
+
+    runner = models.OneToOneField(Runner, on_delete=models.CASCADE, primary_key=True, related_name="library")
+    nodes = models.JSONField(default=list)
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the stored nodes: an unchanged re-send writes nothing")
+    reported = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"library of runner #{self.runner_id} ({len(self.nodes)} nodes)"

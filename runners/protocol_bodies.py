@@ -27,7 +27,7 @@ LEASE = {
         "executors": _EXECUTORS,
         "last_finished": {
             "type": "array",
-            "items": {"type": "integer", "minimum": 1},
+            "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},  # a database id (else a 500)
             "maxItems": 1000,
             "default": [],
             "description": "task ids just finished: their queued successors are claimed first",

@@ -15,13 +15,15 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
 from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
+from nodeworks_server.errors import TooLarge
 from runners.models import Runner
 from runners.scope import runner_scope
 from workflows import lifecycle, queue_events
 from workflows.lifecycle import ResultAnswer
-from workflows.models import Artifact
+from workflows.models import Artifact, Task
 
 # ---------------------------------------------------------------- registration and switches
 
@@ -176,9 +178,32 @@ def log_append(*, runner: Runner, lease_id: uuid.UUID, offset: int, data: str) -
 
 
 def artifact_store(*, runner: Runner, lease_id: uuid.UUID, name: str, upload, content_type: str) -> Artifact:
+    _storage_quota_check(runner=runner, lease_id=lease_id, name=name, size=upload.size)
     return lifecycle.artifact_store(
         runner_id=runner.pk, lease_id=lease_id, name=name, upload=upload, content_type=content_type
     )
+
+
+def _storage_quota_check(*, runner: Runner, lease_id: uuid.UUID, name: str, size: int) -> None:
+    """The task owner's artifacts, this one included, must fit USER_STORAGE_QUOTA_BYTES (413 otherwise).
+
+    Checked before anything is stored (the upload is still Django's temporary file), so a refused
+    artifact leaves nothing behind; the runner fails that task alone, as for any refused upload.
+    Uploads running at the same moment are each checked against what was stored before them.
+    """
+    quota = settings.USER_STORAGE_QUOTA_BYTES
+    if quota <= 0:
+        return
+    owner_id = Task.objects.filter(lease_id=lease_id, runner_id=runner.pk).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        return  # not this runner's lease: the lifecycle answers 409
+    used = Artifact.objects.filter(owner_id=owner_id).aggregate(total=Sum("size"))["total"] or 0
+    if used + size > quota:
+        raise TooLarge(
+            f"artifact {name!r} ({size} bytes) does not fit the storage quota of the workflow's owner: "
+            f"{used} of {quota} bytes are used, {max(0, quota - used)} left; delete workflows no longer needed "
+            "to free their artifacts (NODEWORKS_USER_STORAGE_QUOTA_MB)"
+        )
 
 
 def artifact_for_runner(*, runner: Runner, artifact_id: uuid.UUID) -> Artifact | None:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("runners/artifacts", apis.ArtifactUploadApi.as_view(), name="runner-artifacts"),
     path("runners/artifacts/<uuid:artifact_id>", apis.ArtifactDownloadApi.as_view(), name="runner-artifact-download"),
     path("runners/results", apis.ResultsApi.as_view(), name="runner-results"),
+    path("runners/library", apis.LibraryApi.as_view(), name="runner-library"),
 ]

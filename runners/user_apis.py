@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from nodeworks_server.constants import EXECUTORS
-from runners import selectors
+from runners import node_library, selectors
+from runners.apis import LibraryTerminalSerializer
 from runners.services import runner_register, runner_shutdown_request, shutdown_all
 from workflows.lifecycle import cancel_all, task_cancel
 from workflows.run_selectors import task_get
@@ -135,3 +136,41 @@ class AdminShutdownApi(APIView):
     def post(self, request):
         cancelled, cleared, runners = shutdown_all()
         return Response(self.OutputSerializer({"cancelled": cancelled, "cleared": cleared, "runners": runners}).data)
+
+
+class NodeLibraryNodeSerializer(serializers.Serializer):
+    path = serializers.ListField(child=serializers.CharField())
+    group = serializers.CharField(help_text="the path without its last part, joined by /")
+    name = serializers.CharField()
+    source = serializers.CharField(help_text="builtin, plugin, ... as the runner said")
+    doc = serializers.CharField()
+    terminals = LibraryTerminalSerializer(many=True)
+    runners = serializers.ListField(child=serializers.IntegerField(), help_text="ids of the runners offering it")
+    online = serializers.BooleanField(help_text="offered by a runner online now")
+
+
+class NodeLibraryRunnerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    online = serializers.BooleanField()
+    reported = serializers.DateTimeField()
+    nodes = serializers.IntegerField()
+
+
+class NodeLibrarySerializer(serializers.Serializer):
+    source = serializers.ChoiceField(
+        ["runners", "builtin"],
+        help_text="runners: a runner that reported its library is online; builtin: none is, and the runner's "
+        "built-in groups are listed too (with what offline runners reported)",
+    )
+    runners = NodeLibraryRunnerSerializer(many=True, help_text="the runners serving the caller that reported")
+    nodes = NodeLibraryNodeSerializer(many=True)
+
+
+class NodeLibraryApi(APIView):
+    """The node types the caller can run: the union of the node libraries reported by the runners that
+    serve them (their own, and admins' runners shared with them), for the web app's palette."""
+
+    @extend_schema(responses={200: NodeLibrarySerializer})
+    def get(self, request):
+        return Response(NodeLibrarySerializer(node_library.node_library_for(user=request.user)).data)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_cache():
+def _fresh_throttle_cache(db):
     """Throttle counters live in the cache; every test starts with none and leaves none behind."""
     cache.clear()
     yield

@@ -12,7 +12,7 @@ from workflows import selectors
 from workflows.documents import Document, document_from_bytes, document_from_object
 from workflows.models import Workflow
 from workflows.nodeworks_format import WorkflowFormatError, validate_requirements
-from workflows.services.publishing import workflow_delete, workflow_publish
+from workflows.services.publishing import publish_warnings, workflow_delete, workflow_publish
 
 
 class LimitedJSONField(serializers.JSONField):
@@ -78,10 +78,15 @@ class PublishedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     revision = serializers.CharField()
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="published all the same: e.g. node paths that none of your runners (that reported a node library) offers",
+    )
 
 
-def _published(workflow, revision) -> dict:
-    return {"id": workflow.pk, "name": workflow.name, "revision": revision.sha}
+def _published(workflow, revision, document: Document) -> dict:
+    warnings = publish_warnings(owner_id=workflow.owner_id, document=document)
+    return {"id": workflow.pk, "name": workflow.name, "revision": revision.sha, "warnings": warnings}
 
 
 class WorkflowPublishApi(APIView):
@@ -105,7 +110,7 @@ class WorkflowPublishApi(APIView):
             message=attrs["message"] or f"Create {name}",
             requirements=attrs.get("requirements"),
         )
-        return Response(_published(workflow, revision), status=status.HTTP_201_CREATED)
+        return Response(_published(workflow, revision, document), status=status.HTTP_201_CREATED)
 
 
 class WorkflowPublishRevisionApi(APIView):
@@ -127,7 +132,7 @@ class WorkflowPublishRevisionApi(APIView):
             requirements=attrs.get("requirements"),
             base_revision=(attrs.get("base_revision") or "").lower() or None,
         )
-        return Response(_published(workflow, revision), status=status.HTTP_201_CREATED)
+        return Response(_published(workflow, revision, document), status=status.HTTP_201_CREATED)
 
 
 class WorkflowGetApi(APIView):

@@ -18,16 +18,27 @@ class RunnerFacts:
     accepting: bool  # neither paused nor draining
 
 
+# owner id → (every node path the runners serving that owner reported, those runners' names), or
+# None when none of them reported a node library (older runners): publish's unknown-path warning.
+NodePathsOffered = Callable[[int], tuple[frozenset[tuple[str, ...]], tuple[str, ...]] | None]
+
 _serving_owner: Callable[[int], list[RunnerFacts]] | None = None
+_node_paths: NodePathsOffered | None = None
 
 
-def provide(serving_owner: Callable[[int], list[RunnerFacts]]) -> None:
-    """The runners app hands in its reader: owner id → the runners that may take that owner's tasks."""
-    global _serving_owner
+def provide(serving_owner: Callable[[int], list[RunnerFacts]], node_paths: NodePathsOffered | None = None) -> None:
+    """The runners app hands in its readers: owner id → the runners that may take that owner's tasks,
+    and owner id → the node paths those runners offer."""
+    global _serving_owner, _node_paths
     _serving_owner = serving_owner
+    _node_paths = node_paths
 
 
 def runners_serving(owner_id: int) -> list[RunnerFacts]:
     if _serving_owner is None:
         raise RuntimeError("no runner facts provided: is the runners app installed?")
     return _serving_owner(owner_id)
+
+
+def node_paths_offered(owner_id: int) -> tuple[frozenset[tuple[str, ...]], tuple[str, ...]] | None:
+    return None if _node_paths is None else _node_paths(owner_id)

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Dict, Optional
 
+from nodeworks_runner import library
 from nodeworks_runner.config import RunnerConfig
 from nodeworks_runner.delivery import Delivery
 from nodeworks_runner.executors import create_executor
@@ -98,6 +99,7 @@ class Runner:
                              results_will_lease=self.delivery.will_lease)
         self.leaser.start()
         self.heartbeats.start()
+        library.start_reporting(connect(self.config), self.config.node_path, stopped=self.heartbeats.stopped)
         log.info("runner %r serving %s with executors %s, concurrency %d", self.config.name, self.config.url,
                  ", ".join(self.executors), self.config.concurrency)
 

@@ -130,6 +130,9 @@ class FakeServer:
                 self._json(201, {"id": 7, "name": body["name"], "tags": body.get("tags", []),
                                  "executors": body.get("executors", []), "token": server.token})
 
+            def _library(self, body):  # as an older server: nodeworks_runner/library.py stops asking
+                self._json(404, {"detail": "Not found."})
+
             def _lease(self, body):
                 deadline = time.monotonic() + min(float(body.get("wait_s", 0)), 1.0)
                 while True:

@@ -2,7 +2,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nodeworks_server.errors import Conflict
-from workflows import git_store
+from workflows import git_store, runner_facts
 from workflows.artifact_files import artifact_files_delete
 from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE, Document, requirements_to_bytes
 from workflows.lifecycle import runs_cancel
@@ -83,3 +83,30 @@ def workflow_delete(*, workflow: Workflow) -> None:
     # Only once the rows are really gone: a rolled-back delete must keep its history and files.
     transaction.on_commit(lambda: git_store.delete_repo(repo_key=repo_key))
     transaction.on_commit(lambda: artifact_files_delete(artifact_ids))
+
+
+MAX_PATH_WARNINGS = 50
+
+
+def publish_warnings(*, owner_id: int, document: Document) -> list[str]:
+    """Node paths none of the owner's runners offers: the workflow is published all the same (a runner
+    may come later), but today such a node would fail when it runs. Only runners that reported their
+    node library count; when none did, nothing is known and nothing is said."""
+    offered = runner_facts.node_paths_offered(owner_id)
+    if offered is None:
+        return []
+    paths, runner_names = offered
+    missing = [
+        (name, "/".join(node["path"]))
+        for name, node in document.graph.nodes.items()
+        if tuple(node["path"]) not in paths
+    ]
+    shown = ", ".join(runner_names[:10]) + (", ..." if len(runner_names) > 10 else "")
+    warnings = [
+        f"node '{name}' uses path '{path}' that none of your runners offers (runners that reported "
+        f"their node library: {shown})"
+        for name, path in missing[:MAX_PATH_WARNINGS]
+    ]
+    if len(missing) > MAX_PATH_WARNINGS:
+        warnings.append(f"... and {len(missing) - MAX_PATH_WARNINGS} more nodes whose path none of your runners offers")
+    return warnings
