@@ -507,7 +507,7 @@ def _peer_closed(client: socket.socket) -> bool:
 # ---------------------------------------------------------------- the workflow
 
 # Each node: reads its parents' outputs from task.json, appends one line to the side-effect file (a real
-# execution, counted), and prints its output: its value is its own number plus its parents' values.
+# execution, counted), works a little, and prints its output: its own number plus its parents' values.
 NODE_SCRIPT = r"""
 import json, os, random, sys, time, uuid
 name, base, side = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -519,12 +519,12 @@ if isinstance(ups, str):
 parents = [json.loads(up) for up in ups]
 value = base + sum(parent["value"] for parent in parents)
 uid = uuid.uuid4().hex
-time.sleep(random.random() * 0.3)
 line = json.dumps({"run": task.get("run_id"), "node": name, "id": uid, "task": task.get("task_id"),
                    "lease": task.get("lease_id"), "attempt": task.get("attempt")})
 fd = os.open(side, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 os.write(fd, (line + "\n").encode())
 os.close(fd)
+time.sleep(random.random() * 0.3)  # the side effect is done; a kill now makes it happen twice
 print(json.dumps({"node": name, "id": uid, "value": value, "parents": sorted(p["id"] for p in parents)}))
 """
 
