@@ -287,8 +287,9 @@ class FaultProxy:
             self.sock.close()
 
     def arm(self, fault: str, count: int) -> None:
+        # Capped: when runners are few (most just killed), armed faults must not pile up faster than calls.
         with self.lock:
-            self.armed[fault] += count
+            self.armed[fault] = min(self.armed[fault] + count, 5)
 
     # ---- plumbing
 
@@ -318,15 +319,16 @@ class FaultProxy:
     def _pick_fault(self, request: Request) -> str | None:
         if not request.target.startswith("/api/v1/runners/") or request.target.startswith("/api/v1/runners/register"):
             return None
+        with self.rng_lock:
+            draw = self.rng.random()
+            order = self.rng.sample(("drop", "dup", "delay"), 3)
         with self.lock:
-            for fault in ("drop", "dup", "delay"):
+            for fault in order:
                 if self.armed[fault] > 0:
                     self.armed[fault] -= 1
                     return fault
             if self.quiet:
                 return None
-        with self.rng_lock:
-            draw = self.rng.random()
         for fault in ("drop", "dup", "delay"):
             if draw < self.rates[fault]:
                 return fault
@@ -781,11 +783,17 @@ class Chaos:
     def round(self, action: str) -> None:
         self.summary.rounds += 1
         live = [runner for runner in self.runners if runner.alive()]
-        # A SIGTERM drains only once the runner has set up its signal handling (a second of Python start-up,
-        # before which the signal's default action ends it like a kill).
+        # Signals go to runners that have had time to start: a SIGTERM drains only once the runner has set up
+        # its signal handling (before that its default action ends it like a kill), and killing runners
+        # still starting up tests nothing but starves the runs.
         settled = [runner for runner in live if time.monotonic() - runner.started_at > 3]
-        if action == "kill9" and live:
-            runner = self.rng.choice(live)
+        deadline = time.monotonic() + 15
+        while action in ("kill9", "sigterm") and not settled and time.monotonic() < deadline:
+            time.sleep(0.2)  # every runner is starting: wait for one, so that each planned signal is sent
+            live = [runner for runner in self.runners if runner.alive()]
+            settled = [runner for runner in live if time.monotonic() - runner.started_at > 3]
+        if action == "kill9" and settled:
+            runner = self.rng.choice(settled)
             runner.process.send_signal(signal.SIGKILL)
             runner.process.wait()
             held = self.held_by(runner)
