@@ -24,6 +24,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1000, help="randomized fault actions (default 1000)")
     parser.add_argument("--min-runs", type=int, default=2, help="workflow runs at least (default 2)")
     parser.add_argument("--runners", type=int, default=3, help="runner processes kept alive (default 3)")
+    parser.add_argument("--pause", default="0.1,0.9",
+                        help="pause between rounds, seconds: a random value in MIN,MAX (default 0.1,0.9)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (printed; replays the same choices)")
     parser.add_argument("--database", default="nodeworks_chaos",
                         help="PostgreSQL database made fresh and dropped at the end (default nodeworks_chaos)")
@@ -38,7 +40,8 @@ def main() -> int:
     began = time.monotonic()
     try:
         chaos.start()
-        summary = chaos.session(rounds=args.rounds, min_runs=args.min_runs, must=MUST)
+        pause = tuple(float(part) for part in args.pause.split(","))
+        summary = chaos.session(rounds=args.rounds, min_runs=args.min_runs, must=MUST, round_pause=pause)
     finally:
         chaos.close()
     print(summary.line())

@@ -844,6 +844,8 @@ class Chaos:
             self.proxy.down.add(index)
         try:
             self.servers.restart(index, sig)
+        except Exception as exc:  # reported with the other problems: the session goes on on the other server
+            self.summary.problems.append(f"server {index} did not restart: {exc}"[:3000])
         finally:
             with self.proxy.lock:
                 self.proxy.down.discard(index)

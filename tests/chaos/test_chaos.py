@@ -55,5 +55,5 @@ def test_chaos_long(request, tmp_path_factory, capsys):
         pytest.skip("the long chaos test runs with -m chaos_long (or bench/chaos.py --rounds 1000)")
     rounds = int(os.environ.get("NODEWORKS_CHAOS_ROUNDS", "1000"))
     seed = os.environ.get("NODEWORKS_CHAOS_SEED")
-    _session(tmp_path_factory, capsys, rounds=rounds, min_runs=2, round_pause=(0.05, 0.4),
+    _session(tmp_path_factory, capsys, rounds=rounds, min_runs=2, round_pause=(0.1, 0.9),
              seed=int(seed) if seed else None)
