@@ -261,7 +261,10 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.lease_tasks: dict[str, int] = {}  # every lease the servers handed out -> its task id
         self.orphaned: set[str] = set()  # leases in answers no runner received
-        self.heard_lost: set[str] = set()  # leases a heartbeat answered `lost` (reaped while their runner lived)
+        # Leases a heartbeat answered `lost`: reaped while their runner lived, or simply finished (a heartbeat
+        # sent while the result was on its way).
+        self.heard_lost: set[str] = set()
+        self.reported: set[str] = set()  # leases whose result was accepted (any state, resends too)
         self.accepted: Counter = Counter()  # task id -> results accepted (not as duplicates)
         self.duplicate_acks = 0
         self.requeued_reports = 0
@@ -449,6 +452,7 @@ class FaultProxy:
             for item in body.get("results") or []:
                 if not item.get("accepted"):
                     continue
+                self.reported.add(item["lease_id"])
                 if item.get("state") != "succeeded":
                     # A task killed with its runner, reported `cancelled` by the runner's next life: requeued.
                     self.requeued_reports += 1
@@ -727,6 +731,7 @@ class Chaos:
         self.run_ids: list[int] = []
         self.workflow_id = 0
         self._server_restart: threading.Thread | None = None
+        self.killed_leases: set[str] = set()  # leases their runner held when it was killed
         self.terminated: list[Runner] = []  # runners sent SIGTERM: each must drain and exit 0
         self._counter = 0
 
@@ -784,10 +789,11 @@ class Chaos:
 
     # ---- rounds
 
-    def held_by(self, runner: Runner) -> int:
-        return self.database.query(
-            "SELECT count(*) FROM workflows_task WHERE runner_id = %s AND state IN ('leased', 'running')",
-            (runner.runner_id,))[0][0]
+    def held_by(self, runner: Runner) -> set[str]:
+        rows = self.database.query(
+            "SELECT lease_id FROM workflows_task WHERE runner_id = %s AND state IN ('leased', 'running')",
+            (runner.runner_id,))
+        return {str(uuid.UUID(str(lease))) for (lease,) in rows}  # SQLite stores a UUID as 32 hex digits
 
     def round(self, action: str) -> None:
         self.summary.rounds += 1
@@ -806,9 +812,10 @@ class Chaos:
             runner.process.send_signal(signal.SIGKILL)
             runner.process.wait()
             held = self.held_by(runner)
+            self.killed_leases |= held
             self.summary.kills += 1
-            self.summary.held_at_kills += held
-            self.say(f"kill -9 {runner.name} (held {held})")
+            self.summary.held_at_kills += len(held)
+            self.say(f"kill -9 {runner.name} (held {len(held)})")
             if self.rng.random() < 0.5:
                 runner.start()  # the same runner again: its spool and journal are recovered
                 self.summary.restarted_runners += 1
@@ -985,9 +992,11 @@ class Chaos:
         summary.orphaned_leases = len(self.proxy.orphaned)
         # A lease of a live runner can also expire when the machine starves it past the TTL: its runner then
         # hears `lost` (counted, and printed: 0 on a machine that is not overloaded).
-        summary.expired_live = len(self.proxy.heard_lost - self.proxy.orphaned)
+        expired_live = self.proxy.heard_lost - self.proxy.orphaned - self.killed_leases - self.proxy.reported
+        summary.expired_live = len(expired_live)
         lower = summary.orphaned_leases
-        upper = lower + summary.held_at_kills + summary.expired_live + counts.upstream_lost * 2 * CONCURRENCY
+        explained = self.proxy.orphaned | self.killed_leases | expired_live
+        upper = len(explained) + counts.upstream_lost * 2 * CONCURRENCY
         if not lower <= summary.lost_leases <= upper:
             problems.append(f"lost leases {summary.lost_leases} not within [{lower}, {upper}] (orphaned "
                             f"{lower}, held by killed runners {summary.held_at_kills}, heard lost by live runners "
