@@ -12,7 +12,7 @@ import {
   type NodeChange,
   type NodeTypes,
 } from '@xyflow/react';
-import { GraphElementCache, type GraphNode, type StatusLike } from '../../lib/graphElements';
+import { GraphElementCache, type EdgeMark, type GraphNode, type NodeMark, type StatusLike } from '../../lib/graphElements';
 import { NODE_WIDTH, nodeHeight } from '../../lib/layout/nodeSize';
 import type { GraphModel } from '../../lib/ncGraph';
 import type { PlanHighlight } from '../../lib/planHighlight';
@@ -34,6 +34,9 @@ export interface WorkflowGraphProps {
   /** Extra controls shown in the canvas's top-right corner (plan toggle, …). */
   toolbar?: ReactNode;
   label?: string;
+  /** A diff's (or the palette's) marks on nodes and connections; see lib/graphElements. */
+  marks?: ReadonlyMap<string, NodeMark> | null;
+  edgeMarks?: ReadonlyMap<string, EdgeMark> | null;
 }
 
 const nodeTypes: NodeTypes = { nwNode: NwNode };
@@ -75,11 +78,11 @@ export function WorkflowGraph(props: WorkflowGraphProps) {
   );
 }
 
-const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedId, onSelect, toolbar, label }: WorkflowGraphProps) {
+const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedId, onSelect, toolbar, label, marks, edgeMarks }: WorkflowGraphProps) {
   // One cache per canvas for its lifetime: it remembers last poll's node objects so unchanged ones are reused.
   const [cache] = useState(() => new GraphElementCache());
-  const nodes = useMemo(() => cache.buildNodes(model, statuses, plan ?? null, selectedId), [cache, model, statuses, plan, selectedId]);
-  const edges = useMemo(() => cache.buildEdges(model, plan ?? null), [cache, model, plan]);
+  const nodes = useMemo(() => cache.buildNodes(model, statuses, plan ?? null, selectedId, marks), [cache, model, statuses, plan, selectedId, marks]);
+  const edges = useMemo(() => cache.buildEdges(model, plan ?? null, null, edgeMarks ?? null), [cache, model, plan, edgeMarks]);
   const flow = useReactFlow();
 
   // Fit the whole graph whenever a new model arrives (the `fitView` prop waits for every node to be
@@ -176,7 +179,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
 });
 
 /** Find a node by name (or uniquename), select it and zoom to it. */
-function NodeSearch({ model, onSelect, onFound }: { model: GraphModel; onSelect: (id: string | null) => void; onFound: () => void }) {
+export function NodeSearch({ model, onSelect, onFound }: { model: GraphModel; onSelect: (id: string | null) => void; onFound: () => void }) {
   const flow = useReactFlow();
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string | null>(null);
