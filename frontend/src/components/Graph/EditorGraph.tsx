@@ -217,7 +217,7 @@ const EditorCanvas = memo(function EditorCanvas(props: EditorGraphProps) {
   return (
     <div
       ref={box}
-      className={`${styles.canvas} ${styles.editing}`}
+      className={`${styles.canvas} ${styles.editing} ${styles.noRunState}`}
       role="region"
       aria-label={label ?? 'Workflow editor'}
       data-testid="editor-graph"

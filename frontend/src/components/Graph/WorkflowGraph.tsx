@@ -135,7 +135,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
   );
 
   return (
-    <div ref={box} className={styles.canvas} role="region" aria-label={label ?? 'Workflow graph'} data-testid="workflow-graph">
+    <div ref={box} className={marks ? `${styles.canvas} ${styles.noRunState}` : styles.canvas} role="region" aria-label={label ?? 'Workflow graph'} data-testid="workflow-graph">
       <ReactFlow<GraphNode>
         nodes={nodes}
         edges={edges}

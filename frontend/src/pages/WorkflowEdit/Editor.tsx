@@ -24,6 +24,7 @@ import {
 } from '../../lib/ncEdit';
 import type { Json, JsonObject, Position } from '../../lib/ncGraph';
 import { unavailableNodes, type LibraryNode } from '../../lib/nodeLibrary';
+import { freeSpot } from '../../lib/placement';
 import { useNodeLibrary } from '../../queries/nodeLibrary';
 import { saveBlob, safeFileName, usePublish } from '../../queries/workflowFile';
 import { ConflictView } from './ConflictView';
@@ -77,9 +78,11 @@ export function Editor({ workflowId, name, initialDoc, baseRevision: initialBase
   const dirty = workflowId ? isDirty(history) : Object.keys(doc).length > 0 && isDirty(history);
 
   const docRef = useRef(doc);
+  const modelRef = useRef(model);
   useEffect(() => {
     docRef.current = doc;
-  }, [doc]);
+    modelRef.current = model;
+  }, [doc, model]);
 
   const edit = useCallback((label: string, change: (doc: NcDoc) => NcDoc) => {
     setHistory((h) => record(h, label, change(h.present)));
@@ -106,7 +109,8 @@ export function Editor({ workflowId, name, initialDoc, baseRevision: initialBase
   );
   const addFromPalette = useCallback(
     (node: LibraryNode, position?: Position) => {
-      const at = position ?? canvas.current?.centre() ?? { x: 0, y: 0 };
+      const wanted = position ?? canvas.current?.centre() ?? { x: 0, y: 0 };
+      const at = freeSpot(modelRef.current, wanted, node.terminals.filter((t) => t.in).length, node.terminals.filter((t) => !t.in).length);
       const { doc: next, id } = addNode(docRef.current, node, at);
       setHistory((h) => record(h, `add ${node.path.join('/')}`, next));
       setSelection({ nodes: new Set([id]), edges: new Set() });

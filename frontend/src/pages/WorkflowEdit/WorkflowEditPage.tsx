@@ -51,5 +51,7 @@ export function WorkflowEditPage() {
   if (!doc || !file.data || !detail.data) return <Loading label="Loading the workflow" />;
   // An old revision opened for editing publishes on top of the latest: its base is the latest revision.
   const base = revision ? detail.data.revision : file.data.revision;
-  return <Editor key={`${workflowId}@${file.data.revision ?? ''}`} workflowId={workflowId} name={detail.data.name} initialDoc={doc} baseRevision={base} />;
+  // Keyed by what was asked for, not by the revision answered: a publish refetches "latest", and that must
+  // not remount the editor (its undo history and messages would go).
+  return <Editor key={`${workflowId}@${revision ?? 'latest'}`} workflowId={workflowId} name={detail.data.name} initialDoc={doc} baseRevision={base} />;
 }
