@@ -26,6 +26,21 @@ describe('node library', () => {
     ]);
   });
 
+  it('reads the server\'s answer (GET nodes/library), built-in defaults filling the values it does not give', () => {
+    const nodes = parseLibrary({
+      source: 'runners',
+      runners: [{ id: 1, name: 'r', online: true, reported: '2026-01-01T00:00:00Z', nodes: 2 }],
+      nodes: [
+        { path: ['types', 'Float'], group: 'types', name: 'Float', source: 'builtin', doc: 'Float: emits.', online: true, runners: [1],
+          terminals: [{ name: 'float', dtype: "<class 'float'>", multiinput: false, in: false, out: true }] },
+        { path: ['plugins', 'Old'], group: 'plugins', name: 'Old', source: 'plugin', doc: '', online: false, runners: [2], terminals: [] },
+      ],
+    })!;
+    expect(nodes[0]).toEqual({ path: ['types', 'Float'], doc: 'Float: emits.', online: true, terminals: [{ name: 'float', in: false, multiinput: false, value: 0, dtype: 'float' }] });
+    // Only offline runners offer plugins/Old: a node of that path is marked.
+    expect([...unavailableNodes([{ id: 'x', path: ['plugins', 'Old'] }, { id: 'f', path: ['types', 'Float'] }], nodes)]).toEqual(['x']);
+  });
+
   it('answers null for nothing usable, so the built-in list is used', () => {
     expect(parseLibrary({ nodes: [] })).toBeNull();
     expect(parseLibrary({ detail: 'Not found' })).toBeNull();

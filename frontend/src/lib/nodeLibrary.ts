@@ -11,6 +11,8 @@ import type { NodeTemplate, TerminalTemplate } from './ncEdit';
 export interface LibraryNode extends NodeTemplate {
   /** A one-line description (the node's docstring), when known. */
   doc?: string;
+  /** From the server: whether a runner online now offers it (false: only offline runners reported it). */
+  online?: boolean;
 }
 
 const f = (name: string, extra: Partial<TerminalTemplate> = {}): TerminalTemplate => ({ name, in: true, dtype: 'float', value: null, ...extra });
@@ -104,8 +106,15 @@ export function parseLibrary(body: unknown): LibraryNode[] | null {
         if (parsed) terminals.push(parsed);
       }
     }
+    // The server gives no default values: the built-in list's defaults fill the terminals it knows.
+    const known = BUILTIN_NODES.find((b) => b.path.join('/') === key);
+    for (const t of terminals) {
+      const fallback = known?.terminals.find((k) => k.name === t.name && k.in === t.in);
+      if ((t.value === null || t.value === undefined) && fallback?.value !== undefined) t.value = fallback.value;
+    }
     const node: LibraryNode = { path, terminals };
-    if (typeof item.name === 'string') node.name = item.name;
+    if (typeof item.name === 'string' && item.name !== path[path.length - 1]) node.name = item.name;
+    if (typeof item.online === 'boolean') node.online = item.online;
     const doc = typeof item.doc === 'string' ? item.doc : typeof item.description === 'string' ? item.description : undefined;
     if (doc) node.doc = doc.split('\n', 1)[0];
     nodes.push(node);
@@ -128,8 +137,8 @@ export function groupLibrary(nodes: LibraryNode[], query = ''): { group: string;
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, list]) => ({ group, nodes: list }));
 }
 
-/** Uniquenames of nodes whose path no library entry offers (marked on the canvas). */
+/** Uniquenames of nodes whose path no online runner offers (marked on the canvas). */
 export function unavailableNodes(nodes: { id: string; path: string[] }[], library: LibraryNode[]): Set<string> {
-  const known = new Set(library.map((n) => n.path.join('/')));
+  const known = new Set(library.filter((n) => n.online !== false).map((n) => n.path.join('/')));
   return new Set(nodes.filter((n) => !known.has(n.path.join('/'))).map((n) => n.id));
 }

@@ -9,8 +9,10 @@ export interface NodeLibrary {
 }
 
 /**
- * The palette's node types: `GET nodes/library` (the union of the node libraries of the user's online
- * runners), or the runner package's built-in groups when the endpoint is missing (404) or reports no node.
+ * The palette's node types: `GET nodes/library` (the union of the node libraries of the runners serving the
+ * user: `{source, runners, nodes: [{path, name, doc, terminals: [{name, dtype, in, out, multiinput}], online}]}`;
+ * `source: "builtin"` when none of them is online, with the built-in groups added), or the front end's own
+ * copy of the built-in groups when the endpoint is missing (an older server: 404) or lists nothing.
  */
 export function useNodeLibrary() {
   return useQuery({
@@ -18,8 +20,10 @@ export function useNodeLibrary() {
     queryFn: async ({ signal }): Promise<NodeLibrary> => {
       try {
         const response = await apiFetch('nodes/library', { signal });
-        const nodes = parseLibrary(await response.json());
-        if (nodes) return { nodes, source: 'runners' };
+        const body: unknown = await response.json();
+        const nodes = parseLibrary(body);
+        const said = typeof body === 'object' && body !== null && 'source' in body ? (body as { source: unknown }).source : 'runners';
+        if (nodes) return { nodes, source: said === 'builtin' ? 'builtin' : 'runners' };
       } catch (error) {
         if (!(error instanceof ApiError) || (error.status !== 404 && error.status !== 405)) throw error;
       }
