@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NODE_WIDTH, nodeHeight } from './layout/nodeSize';
 import { ncToModel } from './ncGraph';
-import { freeSpot } from './placement';
+import { freeOffset, freeSpot } from './placement';
 import { readFixture } from './__fixtures__/samples';
 
 describe('freeSpot', () => {
@@ -21,5 +21,16 @@ describe('freeSpot', () => {
       const overlaps = spot.x < n.pos!.x + NODE_WIDTH && n.pos!.x < spot.x + NODE_WIDTH && spot.y < n.pos!.y + nh && n.pos!.y < spot.y + h;
       expect(overlaps).toBe(false);
     }
+  });
+});
+
+describe('freeOffset', () => {
+  it('shifts a pasted copy until none of its nodes lands on a node', () => {
+    const model = ncToModel(readFixture('feedback.nc'));
+    const pasted = model.nodes.map((n) => ({ pos: n.pos!, inputs: n.inputs.length, outputs: n.outputs.length }));
+    const offset = freeOffset(model, pasted, { x: 40, y: 40 });
+    expect(offset.x).toBeGreaterThan(40);
+    expect(offset.x).toBe(offset.y);
+    expect(freeOffset(model, [{ pos: { x: 5000, y: 0 }, inputs: 0, outputs: 1 }], { x: 40, y: 40 })).toEqual({ x: 40, y: 40 });
   });
 });

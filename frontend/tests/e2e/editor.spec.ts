@@ -157,3 +157,80 @@ test('a publish in between from another browser is explained, and both versions 
     await expect(history.row(1)).toContainText('Their change: Add instead of Multiply');
   });
 });
+
+test('a new workflow from scratch: palette, copy/paste, requirements, the leave warning, publish, restore and download', async ({ page, baseURL }) => {
+  const user = await apiSignup(baseURL!, newUser('scratch'));
+  const token = await apiCreateToken(baseURL!, user);
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.login(user.username, user.password);
+  await page.getByRole('link', { name: 'New workflow' }).click();
+  const editor = new EditorPage(page);
+  await expect(editor.graph).toContainText('An empty workflow');
+
+  await test.step('add nodes from the palette, copy and paste one, connect them', async () => {
+    await editor.addFromPalette('multiply', 'math/Multiply');
+    await editor.addFromPalette('float', 'types/Float');
+    await editor.setValue('float', '3');
+    await editor.node('float').click();
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await expect(editor.nodes).toHaveCount(3);
+    await expect(editor.node('float.0')).toBeVisible();
+    await page.getByRole('button', { name: 'Fit View' }).click();
+    await editor.connect(['float', 'float'], ['multiply', 'input']);
+    await editor.connect(['float.0', 'float'], ['multiply', 'input']);
+    await expect(editor.graph.locator('.react-flow__edge')).toHaveCount(2);
+  });
+
+  await test.step('requirements of a node', async () => {
+    await editor.node('multiply').click();
+    await editor.inspector.getByLabel('Tags (all needed on the runner)').fill('gpu, big-memory');
+    await editor.inspector.getByLabel('Wall time (seconds)').fill('60');
+    await editor.inspector.getByRole('button', { name: 'Apply requirements' }).click();
+  });
+
+  await test.step('leaving with unsaved changes asks first', async () => {
+    await page.getByRole('link', { name: 'Workflows' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'Leave without publishing?' });
+    await expect(dialog).toBeVisible();
+    await dialog.getByRole('button', { name: 'Stay' }).click();
+    await expect(page).toHaveURL(/\/workflows\/new$/);
+    await expect(editor.nodes).toHaveCount(3);
+  });
+
+  const name = uniqueName('scratch');
+  let workflowId = '';
+  await test.step('publish it as a new workflow', async () => {
+    await editor.publish('First sketch', name);
+    await expect(page).toHaveURL(/\/workflows\/\d+\/edit$/);
+    workflowId = page.url().split('/').slice(-2)[0];
+    await expect(page.getByRole('heading', { level: 1 })).toContainText(`Edit ${name}`);
+    const response = await fetch(`${baseURL!}/api/v1/workflow/get/${workflowId}`, { headers: { Authorization: `Token ${token}` } });
+    const nc = (await response.json()) as Record<string, Record<string, unknown>>;
+    expect(nc.multiply.requirements).toEqual({ tags: ['gpu', 'big-memory'], walltime_s: 60 });
+    expect((nc.float.terminals as Record<string, { value: unknown }>).float.value).toBe(3);
+    expect(Object.keys(nc.multiply)).toEqual(['type', 'name', 'uniquename', 'pos', 'path', 'terminals', 'tunnel', 'forcerun', 'hidden', 'customState', 'layer', 'requirements']);
+  });
+
+  await test.step('change it, publish, then restore the first revision and download it', async () => {
+    await editor.node('float.0').click();
+    await page.keyboard.press('Delete');
+    await editor.publish('Without the second Float');
+    await expect(page.getByText(/Published revision/)).toBeVisible();
+    const history = new HistoryPage(page);
+    await history.goto(workflowId);
+    await expect(history.rows).toHaveCount(2);
+    await expect(history.summary).toContainText('1 node removed, 1 connection removed');
+    await history.row(1).getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Restore as a new revision' }).click();
+    await expect(history.rows).toHaveCount(3);
+    await expect(history.row(0)).toContainText('Restore');
+    const sha = (await history.row(2).getAttribute('data-revision'))!;
+    const [download] = await Promise.all([page.waitForEvent('download'), history.row(2).getByRole('button', { name: 'Download .nc' }).click()]);
+    expect(download.suggestedFilename()).toBe(`${name}-${sha.slice(0, 7)}.nc`);
+    const saved = fs.readFileSync((await download.path())!, 'utf8');
+    const fromApi = await (await fetch(`${baseURL!}/api/v1/workflow/get/${workflowId}?revision=${sha}`, { headers: { Authorization: `Token ${token}` } })).text();
+    expect(saved).toBe(fromApi);
+  });
+});

@@ -23,6 +23,7 @@ import type { GraphModel, Position } from '../../lib/ncGraph';
 import { CanvasMiniMap } from './CanvasMiniMap';
 import { FeedbackEdge } from './FeedbackEdge';
 import { NwNode } from './NwNode';
+import { NODE_WIDTH, nodeHeight } from '../../lib/layout/nodeSize';
 import { NodeSearch } from './WorkflowGraph';
 import styles from './Graph.module.css';
 
@@ -59,6 +60,8 @@ export interface EditorGraphProps {
   toolbar?: ReactNode;
   apiRef?: RefObject<EditorCanvasApi | null>;
   label?: string;
+  /** Nodes just added or pasted: the view pans to the first when it is outside (a new object each time). */
+  reveal?: { ids: string[] } | null;
 }
 
 const nodeTypes: NodeTypes = { nwNode: NwNode };
@@ -88,7 +91,7 @@ function toProposed(c: Connection | { source: string; target: string; sourceHand
 }
 
 const EditorCanvas = memo(function EditorCanvas(props: EditorGraphProps) {
-  const { model, selection, onSelectionChange, onMoveNodes, onConnect, check, feedback, onRefused, onDropNode, marks, toolbar, apiRef, label } = props;
+  const { model, selection, onSelectionChange, onMoveNodes, onConnect, check, feedback, onRefused, onDropNode, marks, toolbar, apiRef, label, reveal } = props;
   const [cache] = useState(() => new GraphElementCache());
   const flow = useReactFlow();
   const base = useMemo(() => cache.buildNodes(model, null, null, selection.nodes, marks), [cache, model, selection.nodes, marks]);
@@ -119,6 +122,23 @@ const EditorCanvas = memo(function EditorCanvas(props: EditorGraphProps) {
       apiRef.current = null;
     };
   }, [apiRef, flow]);
+
+  // Pan to a node just added or pasted when it landed outside the view (once per request).
+  const revealed = useRef<{ ids: string[] } | null>(null);
+  useEffect(() => {
+    if (!reveal || revealed.current === reveal) return;
+    revealed.current = reveal;
+    const node = model.nodes.find((n) => n.id === reveal.ids[0]);
+    const rect = box.current?.getBoundingClientRect();
+    if (!node?.pos || !rect) return;
+    const { x, y, zoom } = flow.getViewport();
+    const h = nodeHeight(node.inputs.length, node.outputs.length);
+    const left = node.pos.x * zoom + x;
+    const top = node.pos.y * zoom + y;
+    if (left < 0 || top < 0 || left + NODE_WIDTH * zoom > rect.width || top + h * zoom > rect.height) {
+      void flow.setCenter(node.pos.x + NODE_WIDTH / 2, node.pos.y + h / 2, { zoom, duration: 200 });
+    }
+  }, [reveal, model, flow]);
 
   const onNodesChange = useCallback(
     (changes: NodeChange<GraphNode>[]) => {

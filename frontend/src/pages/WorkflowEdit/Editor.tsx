@@ -22,9 +22,9 @@ import {
   type Clipboard,
   type NcDoc,
 } from '../../lib/ncEdit';
-import type { Json, JsonObject, Position } from '../../lib/ncGraph';
+import { ncToModel, type Json, type JsonObject, type Position } from '../../lib/ncGraph';
 import { unavailableNodes, type LibraryNode } from '../../lib/nodeLibrary';
-import { freeSpot } from '../../lib/placement';
+import { freeOffset, freeSpot } from '../../lib/placement';
 import { useNodeLibrary } from '../../queries/nodeLibrary';
 import { saveBlob, safeFileName, usePublish } from '../../queries/workflowFile';
 import { ConflictView } from './ConflictView';
@@ -72,6 +72,7 @@ export function Editor({ workflowId, name, initialDoc, baseRevision: initialBase
   // Set just before the editor itself navigates after a publish (the blocker must not stop that).
   const leaving = useRef(false);
   const canvas = useRef<EditorCanvasApi | null>(null);
+  const [reveal, setReveal] = useState<{ ids: string[] } | null>(null);
   const pasteCount = useRef(0);
   const library = useNodeLibrary();
   const publish = usePublish(workflowId);
@@ -114,6 +115,7 @@ export function Editor({ workflowId, name, initialDoc, baseRevision: initialBase
       const { doc: next, id } = addNode(docRef.current, node, at);
       setHistory((h) => record(h, `add ${node.path.join('/')}`, next));
       setSelection({ nodes: new Set([id]), edges: new Set() });
+      setReveal({ ids: [id] });
     },
     [],
   );
@@ -163,9 +165,16 @@ export function Editor({ workflowId, name, initialDoc, baseRevision: initialBase
         pasteCount.current += 1;
         const shift = 40 * pasteCount.current;
         const clip = clipboard;
-        const { doc: next, ids } = paste(docRef.current, clip, { x: shift, y: shift });
+        const placed = ncToModel(Object.fromEntries(clip.nodes.map((n) => [String(n.uniquename), n])));
+        const offset = freeOffset(
+          modelRef.current,
+          placed.nodes.map((n) => ({ pos: n.pos ?? { x: 0, y: 0 }, inputs: n.inputs.length, outputs: n.outputs.length })),
+          { x: shift, y: shift },
+        );
+        const { doc: next, ids } = paste(docRef.current, clip, offset);
         setHistory((h) => record(h, `paste ${counted(ids.length, 'node')}`, next));
         setSelection({ nodes: new Set(ids), edges: new Set() });
+        setReveal({ ids });
       }
     };
     window.addEventListener('keydown', onKey);
@@ -325,6 +334,7 @@ export function Editor({ workflowId, name, initialDoc, baseRevision: initialBase
             marks={marks}
             toolbar={toolbar}
             apiRef={canvas}
+            reveal={reveal}
             label={`Editor of ${name || 'the new workflow'}`}
           />
           <div className={styles.statusBar}>
