@@ -62,9 +62,11 @@ test('edit node_ex.nc, publish, diff the two revisions, run the new one', async 
     await editor.addFromPalette('float', 'types/Float');
     await expect(editor.node('float')).toBeVisible();
     await editor.setValue('float', '2');
-    // Below Integer, left of Root, then wired.
+    // Below Integer, left of Root (kept inside the canvas), then wired.
+    await page.getByRole('button', { name: 'Fit View' }).click();
     const integer = (await editor.node('integer').boundingBox())!;
-    await editor.dragNodeTo('float', integer.x + integer.width / 2, integer.y + integer.height + 50);
+    const canvas = (await editor.graph.boundingBox())!;
+    await editor.dragNodeTo('float', integer.x + integer.width / 2, Math.min(integer.y + integer.height + 50, canvas.y + canvas.height - 90));
     await editor.connect(['float', 'float'], ['multiply', 'input']);
     await expect(editor.graph.locator('.react-flow__edge')).toHaveCount(4);
     await expect(editor.refused).toHaveCount(0);

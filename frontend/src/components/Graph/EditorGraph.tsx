@@ -102,13 +102,30 @@ const EditorCanvas = memo(function EditorCanvas(props: EditorGraphProps) {
     [base, dragged],
   );
 
-  // Fit once, when the canvas opens: edits must not move the view under the user's hands.
-  useEffect(() => {
-    const frame = requestAnimationFrame(() => void flow.fitView(FIT_VIEW));
-    return () => cancelAnimationFrame(frame);
-  }, [flow]);
-
   const box = useRef<HTMLDivElement>(null);
+  // The whole graph is fitted when the canvas opens, and again whenever the canvas changes size (the page's
+  // layout settling, the window resized) until the user first does anything: from then on the view is theirs,
+  // and edits never move it under their hands.
+  const interacted = useRef(false);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let frame = requestAnimationFrame(() => void flow.fitView(FIT_VIEW));
+    const observer = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        if (!interacted.current) void flow.fitView(FIT_VIEW);
+      });
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      cancelAnimationFrame(frame);
+    };
+  }, [flow]);
+  const onMove = useCallback((event: MouseEvent | TouchEvent | null) => {
+    if (event) interacted.current = true; // null: a programmatic move (fit view, reveal)
+  }, []);
   useEffect(() => {
     if (!apiRef) return;
     apiRef.current = {
@@ -142,6 +159,7 @@ const EditorCanvas = memo(function EditorCanvas(props: EditorGraphProps) {
 
   const onNodesChange = useCallback(
     (changes: NodeChange<GraphNode>[]) => {
+      if (changes.some((c) => c.type === 'position' || c.type === 'select')) interacted.current = true;
       const moved = changes.filter((c) => c.type === 'position' && c.position && c.dragging);
       if (moved.length > 0) {
         setDragged((prev) => {
@@ -197,6 +215,7 @@ const EditorCanvas = memo(function EditorCanvas(props: EditorGraphProps) {
     [check, feedback],
   );
   const onConnectStart = useCallback(() => {
+    interacted.current = true;
     lastCheck.current = null;
     onRefused(null);
   }, [onRefused]);
@@ -252,6 +271,7 @@ const EditorCanvas = memo(function EditorCanvas(props: EditorGraphProps) {
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onNodeDragStop={onNodeDragStop}
+        onMove={onMove}
         onConnect={connect}
         onConnectStart={onConnectStart}
         onConnectEnd={onConnectEnd}
