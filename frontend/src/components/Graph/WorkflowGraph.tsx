@@ -57,6 +57,8 @@ const FIT_VIEW = {
  */
 const BIG_GRAPH_NODES = 300;
 const FIT_VIEW_BIG = { ...FIT_VIEW, minZoom: 0.3 } as const;
+/** A diff's marks put a word above each marked node: more room at the top, under the search panel. */
+const FIT_VIEW_MARKED = { ...FIT_VIEW, padding: { ...FIT_VIEW.padding, top: '96px' } } as const;
 /** Above this the overview is painted on a canvas (CanvasMiniMap) instead of one SVG shape per node. */
 const CANVAS_MINIMAP_NODES = 1000;
 /** Below this a minimap only hides part of a graph that fits on screen anyway. */
@@ -88,11 +90,12 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
   // Fit the whole graph whenever a new model arrives (the `fitView` prop waits for every node to be
   // measured, which never happens for nodes left unrendered by onlyRenderVisibleElements).
   const userMoved = useRef(false);
+  const marked = !!marks;
   useEffect(() => {
     userMoved.current = false;
-    const frame = requestAnimationFrame(() => void flow.fitView(model.nodes.length > BIG_GRAPH_NODES ? FIT_VIEW_BIG : FIT_VIEW));
+    const frame = requestAnimationFrame(() => void flow.fitView(model.nodes.length > BIG_GRAPH_NODES ? FIT_VIEW_BIG : marked ? FIT_VIEW_MARKED : FIT_VIEW));
     return () => cancelAnimationFrame(frame);
-  }, [flow, model]);
+  }, [flow, model, marked]);
   const big = model.nodes.length > BIG_GRAPH_NODES;
 
   // When the canvas changes size (the side panel opens or closes, the window is resized) the whole graph
@@ -105,7 +108,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
     const observer = new ResizeObserver(() => {
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(() => {
-        if (!userMoved.current) void flow.fitView(big ? FIT_VIEW_BIG : FIT_VIEW);
+        if (!userMoved.current) void flow.fitView(big ? FIT_VIEW_BIG : marked ? FIT_VIEW_MARKED : FIT_VIEW);
       });
     });
     observer.observe(el);
@@ -113,7 +116,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
       observer.disconnect();
       cancelAnimationFrame(frame);
     };
-  }, [flow, big]);
+  }, [flow, big, marked]);
   // onMove, not onMoveStart: a plain click on a node starts a (motionless) gesture too.
   const onMove = useCallback((event: MouseEvent | TouchEvent | null) => {
     if (event) userMoved.current = true; // null: a programmatic move (fit view)
