@@ -5,9 +5,10 @@
  * between gets the explained 409, with both versions side by side and nothing dropped.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { apiCreateToken, apiPublish, apiSignup, expect, newUser, screenshot, test, uniqueName } from './harness';
 import { tinyWorkflow } from './fixtures/workflows';
-import { sharedSample } from './paths';
+import { REPO_ROOT, sharedSample } from './paths';
 import { EditorPage, HistoryPage, LoginPage } from './pages';
 import { RunPage } from './pages/RunPage';
 
@@ -71,7 +72,9 @@ test('edit node_ex.nc, publish, diff the two revisions, run the new one', async 
     await expect(editor.graph.locator('.react-flow__edge')).toHaveCount(4);
     await expect(editor.refused).toHaveCount(0);
     await page.getByRole('button', { name: 'Fit View' }).click();
-    await screenshot(page, 'editor');
+    const file = await screenshot(page, 'editor');
+    // docs/web-app.md's pictures, refreshed by the test run; committed by hand when they change.
+    if (process.env.NODEWORKS_UPDATE_README_IMAGE === '1') fs.copyFileSync(file, path.join(REPO_ROOT, 'docs', 'images', 'workflow-editor.png'));
   });
 
   await test.step('publish with a message', async () => {
@@ -92,7 +95,8 @@ test('edit node_ex.nc, publish, diff the two revisions, run the new one', async 
     await expect(history.node('float')).toHaveAttribute('data-mark', 'added');
     await expect(history.node('root')).toHaveAttribute('data-mark', 'moved');
     await expect(history.graph.locator('.react-flow__edge[data-id="removed:connection"]')).toHaveCount(1);
-    await screenshot(page, 'history-diff');
+    const file = await screenshot(page, 'history-diff');
+    if (process.env.NODEWORKS_UPDATE_README_IMAGE === '1') fs.copyFileSync(file, path.join(REPO_ROOT, 'docs', 'images', 'history-diff.png'));
   });
 
   await test.step('execute the new revision: Subtract gives 87 × 2 − 15 = 159', async () => {
