@@ -19,10 +19,19 @@ import { NotFoundPage } from './pages/NotFound/NotFoundPage';
 // The graph pages carry @xyflow/react and elkjs; loading them on demand keeps the first paint of the
 // login and list pages small.
 const WorkflowPage = lazy(() => import('./pages/Workflow/WorkflowPage').then((m) => ({ default: m.WorkflowPage })));
+const WorkflowEditPage = lazy(() => import('./pages/WorkflowEdit/WorkflowEditPage').then((m) => ({ default: m.WorkflowEditPage })));
+const HistoryPage = lazy(() => import('./pages/History/HistoryPage').then((m) => ({ default: m.HistoryPage })));
 const RunPage = lazy(() => import('./pages/Run/RunPage').then((m) => ({ default: m.RunPage })));
 
-function GraphPage({ page }: { page: 'workflow' | 'run' }) {
-  return <Suspense fallback={<Loading label="Loading the graph view" />}>{page === 'workflow' ? <WorkflowPage /> : <RunPage />}</Suspense>;
+const GRAPH_PAGES = { workflow: WorkflowPage, run: RunPage, edit: WorkflowEditPage, history: HistoryPage };
+
+function GraphPage({ page }: { page: keyof typeof GRAPH_PAGES }) {
+  const Page = GRAPH_PAGES[page];
+  return (
+    <Suspense fallback={<Loading label="Loading the graph view" />}>
+      <Page />
+    </Suspense>
+  );
 }
 
 export const routes = [
@@ -44,7 +53,10 @@ export const routes = [
             errorElement: <RouteError />,
             children: [
               { path: '/', element: <WorkflowsPage /> },
+              { path: '/workflows/new', element: <GraphPage page="edit" />, handle: { wide: true } },
               { path: '/workflows/:workflowId', element: <GraphPage page="workflow" />, handle: { wide: true } },
+              { path: '/workflows/:workflowId/edit', element: <GraphPage page="edit" />, handle: { wide: true } },
+              { path: '/workflows/:workflowId/history', element: <GraphPage page="history" />, handle: { wide: true } },
               { path: '/workflows/:workflowId/runs', element: <RunsPage /> },
               { path: '/workflows/:workflowId/runs/:runId', element: <GraphPage page="run" />, handle: { wide: true } },
               { path: '/runners', element: <RunnersPage /> },

@@ -72,3 +72,27 @@ describe('nodeRunView', () => {
     expect(nodeRunView({ state: 'failed', error: 'boom\ntraceback' })?.hint).toBe('boom');
   });
 });
+
+describe('editing a 2,000-node graph', () => {
+  it('a moved node is the only new canvas object: the other 1,999 are the same objects', async () => {
+    const { moveNodes } = await import('./ncEdit');
+    const doc: Record<string, unknown> = {};
+    for (let i = 0; i < 2000; i += 1) {
+      const id = `n${i.toString()}`;
+      doc[id] = {
+        type: 'Node', name: id, uniquename: id, pos: [(i % 50) * 260, Math.floor(i / 50) * 140], path: ['math', 'Add'],
+        terminals: { input: { value: null, opts: { in: true, multiinput: true } }, result: { value: null, opts: { out: true } } },
+      };
+      if (i > 0) doc[`c${i.toString()}`] = { type: 'Connection', input: [`n${(i - 1).toString()}`, 'result'], output: [id, 'input'] };
+    }
+    const cache = new GraphElementCache();
+    const before = ncToModel(doc);
+    const first = cache.buildNodes(before, null, null, new Set());
+    const moved = moveNodes(doc as never, new Map([['n1000', { x: 5, y: 5 }]]));
+    const after = ncToModel(moved, before);
+    const second = cache.buildNodes(after, null, null, new Set());
+    const changed = second.filter((n, i) => n !== first[i]);
+    expect(changed.map((n) => n.id)).toEqual(['n1000']);
+    expect(changed[0].position).toEqual({ x: 5, y: 5 });
+  });
+});

@@ -25,6 +25,24 @@ export interface GraphNodeData extends Record<string, unknown> {
   critical: boolean;
   /** Dimmed while the plan is highlighted and the node is not on the critical path. */
   dimmed: boolean;
+  /**
+   * A mark drawn on the node with its word: a diff's `added` / `removed` / `moved` / `changed`, or
+   * `unavailable` (no online runner offers its path). Optional: the read-only pages leave it out.
+   */
+  mark?: NodeMark | null;
+}
+
+export type NodeMark = 'added' | 'removed' | 'moved' | 'changed' | 'unavailable';
+export type EdgeMark = 'added' | 'removed' | 'changed';
+
+/** A diff's colours (with the word as the edge's label: colour is never the only cue). */
+export const EDGE_MARK_COLOUR: Record<EdgeMark, string> = { added: '#15803d', removed: '#b91c1c', changed: '#b45309' };
+
+/** The selection: one node id (read-only pages), or a set (the editor's multi-selection). */
+export type Selection = string | null | ReadonlySet<string>;
+
+function isSelected(selection: Selection, id: string): boolean {
+  return typeof selection === 'string' || selection === null ? selection === id : selection.has(id);
 }
 
 export type GraphNode = Node<GraphNodeData, 'nwNode'>;
@@ -83,14 +101,21 @@ interface CacheEntry {
 
 export class GraphElementCache {
   private nodes = new Map<string, CacheEntry>();
-  private edgesFor: { model: GraphModel | null; plan: PlanHighlight | null; edges: Edge[] } = { model: null, plan: null, edges: [] };
+  private edgesFor: {
+    model: GraphModel | null;
+    plan: PlanHighlight | null;
+    selected: ReadonlySet<string> | null;
+    marks: ReadonlyMap<string, EdgeMark> | null;
+    edges: Edge[];
+  } = { model: null, plan: null, selected: null, marks: null, edges: [] };
 
   /** Nodes for the canvas; an unchanged node is the same object as last time. */
   buildNodes(
     model: GraphModel,
     statuses: Record<string, StatusLike> | null | undefined,
     plan: PlanHighlight | null,
-    selectedId: string | null,
+    selectedId: Selection,
+    marks?: ReadonlyMap<string, NodeMark> | null,
   ): GraphNode[] {
     const next = new Map<string, CacheEntry>();
     const out: GraphNode[] = [];
@@ -99,8 +124,9 @@ export class GraphElementCache {
       const level = plan?.levelOf.get(node.id) ?? null;
       const critical = !!plan?.critical.has(node.id);
       const dimmed = !!plan && !critical;
-      const selected = node.id === selectedId;
-      const key = `${run?.state ?? ''}\u0000${run?.word ?? ''}\u0000${run?.hint ?? ''}\u0000${String(level)}\u0000${String(critical)}\u0000${String(dimmed)}\u0000${String(selected)}\u0000${String(node.pos?.x)},${String(node.pos?.y)}`;
+      const selected = isSelected(selectedId, node.id);
+      const mark = marks?.get(node.id) ?? null;
+      const key = `${mark ?? ''}\u0000${run?.state ?? ''}\u0000${run?.word ?? ''}\u0000${run?.hint ?? ''}\u0000${String(level)}\u0000${String(critical)}\u0000${String(dimmed)}\u0000${String(selected)}\u0000${String(node.pos?.x)},${String(node.pos?.y)}`;
       const old = this.nodes.get(node.id);
       let entry: CacheEntry;
       if (old && old.model === node && old.key === key) entry = old;
@@ -114,7 +140,7 @@ export class GraphElementCache {
             id: node.id,
             type: 'nwNode',
             position: node.pos ?? { x: 0, y: 0 },
-            data: { node, run, level, critical, dimmed },
+            data: { node, run, level, critical, dimmed, mark },
             selected,
             width,
             height,
@@ -135,12 +161,22 @@ export class GraphElementCache {
     return out;
   }
 
-  /** Edges only change with the model or the plan highlight, never with a poll. */
-  buildEdges(model: GraphModel, plan: PlanHighlight | null): Edge[] {
-    if (this.edgesFor.model === model && this.edgesFor.plan === plan) return this.edgesFor.edges;
+  /**
+   * Edges only change with the model, the plan highlight, the editor's selected connections or a diff's
+   * marks, never with a poll.
+   */
+  buildEdges(
+    model: GraphModel,
+    plan: PlanHighlight | null,
+    selected: ReadonlySet<string> | null = null,
+    marks: ReadonlyMap<string, EdgeMark> | null = null,
+  ): Edge[] {
+    const last = this.edgesFor;
+    if (last.model === model && last.plan === plan && last.selected === selected && last.marks === marks) return last.edges;
     const edges: Edge[] = model.edges.map((e) => {
       const critical = !!plan?.criticalEdges.has(e.id);
-      const classes = [e.feedback ? 'feedback' : '', critical ? 'critical' : '', plan && !critical ? 'dimmed' : '']
+      const mark = marks?.get(e.id);
+      const classes = [e.feedback ? 'feedback' : '', critical ? 'critical' : '', plan && !critical ? 'dimmed' : '', mark ? `diff-${mark}` : '']
         .filter(Boolean)
         .join(' ');
       return {
@@ -152,13 +188,19 @@ export class GraphElementCache {
         className: classes || undefined,
         // Dashed (components/Graph/FeedbackEdge): a feedback connection carries last run's value and does not
         // order tasks; it runs backwards, often into its own node, so it is routed under the nodes.
-        style: e.feedback ? { strokeDasharray: '6 4' } : undefined,
+        style: mark
+          ? { stroke: EDGE_MARK_COLOUR[mark], strokeWidth: 3, ...(mark === 'removed' || e.feedback ? { strokeDasharray: '6 4' } : {}) }
+          : e.feedback
+            ? { strokeDasharray: '6 4' }
+            : undefined,
         ...(e.feedback ? { type: 'feedback' } : {}),
-        data: { feedback: e.feedback },
-        focusable: false,
+        data: { feedback: e.feedback, mark: mark ?? null },
+        focusable: selected !== null,
+        selected: selected?.has(e.id) ?? false,
+        ...(mark ? { label: mark, labelStyle: { fontSize: 11, fontWeight: 600 }, labelBgPadding: [4, 2] as [number, number], labelBgBorderRadius: 4 } : {}),
       };
     });
-    this.edgesFor = { model, plan, edges };
+    this.edgesFor = { model, plan, selected, marks, edges };
     return edges;
   }
 }

@@ -96,3 +96,57 @@ export function useCancelTask(workflowId: string) {
     onSettled: () => client.invalidateQueries({ queryKey: ['status', workflowId] }),
   });
 }
+
+export interface PublishBody {
+  workflow: unknown;
+  message: string;
+  /** The revision the edit started from: the server answers 409 when it is not the latest any more. */
+  base_revision?: string;
+  /** Only for a new workflow. */
+  name?: string;
+}
+
+export interface PublishAnswer {
+  id: number;
+  name: string;
+  revision: string;
+}
+
+/** Publish a new revision of `workflowId`, or (null) a new workflow. */
+export function usePublish(workflowId: string | null) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: PublishBody) =>
+      apiJson<PublishAnswer>(workflowId ? `workflow/publish/${workflowId}` : 'workflow/publish', { method: 'POST', ...jsonBody(body) }),
+    onSuccess: (answer) => {
+      const id = String(answer.id);
+      void client.invalidateQueries({ queryKey: ['history', id] });
+      void client.invalidateQueries({ queryKey: ['workflowFile', id, null, null] });
+      void client.invalidateQueries({ queryKey: ['workflowDetail', id] });
+      void client.invalidateQueries({ queryKey: ['workflows'] });
+    },
+  });
+}
+
+/** Saves a revision's `.nc` exactly as the server stores it (the bytes of `get`) under `<name>-<sha7>.nc`. */
+export async function downloadRevision(workflowId: string, revision: string | null, name: string): Promise<void> {
+  const response = await apiFetch(`workflow/get/${workflowId}${revision ? `?revision=${encodeURIComponent(revision)}` : ''}`);
+  const sha = response.headers.get('X-Nodeworks-Revision') ?? revision ?? '';
+  const blob = await response.blob();
+  saveBlob(blob, `${safeFileName(name)}${sha ? `-${sha.slice(0, 7)}` : ''}.nc`);
+}
+
+export function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'workflow';
+}
+
+export function saveBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import { Handle, Position, useStore, type NodeProps, type ReactFlowState } from '@xyflow/react';
-import type { GraphNode } from '../../lib/graphElements';
+import type { GraphNode, NodeMark } from '../../lib/graphElements';
 import { HANDLE_SIZE, handleTop, NODE_ROW_HEIGHT, NODE_WIDTH, nodeHeight } from '../../lib/layout/nodeSize';
 import { stateStyle } from '../../lib/taskStates';
 import { StateIcon } from '../StateBadge/StateIcon';
@@ -16,8 +16,17 @@ const lowDetailSelector = (state: ReactFlowState) => state.transform[2] < LOW_DE
  * handle id = terminal name) and, when a run is shown, its state as icon + word + colour.
  * Fixed sizes (nodeSize.ts), so layout, overlap checks and the handles given to the canvas match the drawing.
  */
-export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNode>) {
+const MARK_WORD: Record<NodeMark, string> = {
+  added: 'added',
+  removed: 'removed',
+  moved: 'moved',
+  changed: 'changed',
+  unavailable: 'no runner offers this node',
+};
+
+export const NwNode = memo(function NwNode({ data, selected, isConnectable }: NodeProps<GraphNode>) {
   const { node, run, level, critical, dimmed } = data;
+  const mark = data.mark ?? null;
   const look = run ? stateStyle(run.state) : null;
   const lowDetail = useStore(lowDetailSelector);
   const rows = Math.max(node.inputs.length, node.outputs.length, 1);
@@ -27,6 +36,7 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
     critical ? styles.critical : '',
     dimmed ? styles.dimmed : '',
     look?.hatched ? styles.hatched : '',
+    mark ? styles[`mark-${mark}`] : '',
   ]
     .filter(Boolean)
     .join(' ');
@@ -40,7 +50,13 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
       }}
       data-node={node.id}
       data-state={run?.state ?? 'none'}
+      data-mark={mark ?? undefined}
     >
+      {mark && (
+        <span className={styles.markBadge} title={mark === 'unavailable' ? `No online runner offers ${node.path.join('/')}: a run would wait for one.` : undefined}>
+          {MARK_WORD[mark]}
+        </span>
+      )}
       {lowDetail ? (
         <div className={styles.lowDetail} style={look ? { background: look.tint, color: look.text } : undefined}>
           <span className={styles.lowDetailName}>{node.name}</span>
@@ -89,7 +105,7 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
           id={t.name}
           type="target"
           position={Position.Left}
-          isConnectable={false}
+          isConnectable={isConnectable}
           className={t.multiinput ? `${styles.handle} ${styles.multiHandle}` : styles.handle}
           style={{ top: handleTop(i), width: HANDLE_SIZE, height: HANDLE_SIZE }}
         />
@@ -100,7 +116,7 @@ export const NwNode = memo(function NwNode({ data, selected }: NodeProps<GraphNo
           id={t.name}
           type="source"
           position={Position.Right}
-          isConnectable={false}
+          isConnectable={isConnectable}
           className={styles.handle}
           style={{ top: handleTop(i), width: HANDLE_SIZE, height: HANDLE_SIZE }}
         />

@@ -12,7 +12,7 @@ import {
   type NodeChange,
   type NodeTypes,
 } from '@xyflow/react';
-import { GraphElementCache, type GraphNode, type StatusLike } from '../../lib/graphElements';
+import { GraphElementCache, type EdgeMark, type GraphNode, type NodeMark, type StatusLike } from '../../lib/graphElements';
 import { NODE_WIDTH, nodeHeight } from '../../lib/layout/nodeSize';
 import type { GraphModel } from '../../lib/ncGraph';
 import type { PlanHighlight } from '../../lib/planHighlight';
@@ -34,6 +34,9 @@ export interface WorkflowGraphProps {
   /** Extra controls shown in the canvas's top-right corner (plan toggle, …). */
   toolbar?: ReactNode;
   label?: string;
+  /** A diff's (or the palette's) marks on nodes and connections; see lib/graphElements. */
+  marks?: ReadonlyMap<string, NodeMark> | null;
+  edgeMarks?: ReadonlyMap<string, EdgeMark> | null;
 }
 
 const nodeTypes: NodeTypes = { nwNode: NwNode };
@@ -54,6 +57,8 @@ const FIT_VIEW = {
  */
 const BIG_GRAPH_NODES = 300;
 const FIT_VIEW_BIG = { ...FIT_VIEW, minZoom: 0.3 } as const;
+/** A diff's marks put a word above each marked node: more room at the top, under the search panel. */
+const FIT_VIEW_MARKED = { ...FIT_VIEW, padding: { ...FIT_VIEW.padding, top: '96px' } } as const;
 /** Above this the overview is painted on a canvas (CanvasMiniMap) instead of one SVG shape per node. */
 const CANVAS_MINIMAP_NODES = 1000;
 /** Below this a minimap only hides part of a graph that fits on screen anyway. */
@@ -75,21 +80,22 @@ export function WorkflowGraph(props: WorkflowGraphProps) {
   );
 }
 
-const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedId, onSelect, toolbar, label }: WorkflowGraphProps) {
+const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedId, onSelect, toolbar, label, marks, edgeMarks }: WorkflowGraphProps) {
   // One cache per canvas for its lifetime: it remembers last poll's node objects so unchanged ones are reused.
   const [cache] = useState(() => new GraphElementCache());
-  const nodes = useMemo(() => cache.buildNodes(model, statuses, plan ?? null, selectedId), [cache, model, statuses, plan, selectedId]);
-  const edges = useMemo(() => cache.buildEdges(model, plan ?? null), [cache, model, plan]);
+  const nodes = useMemo(() => cache.buildNodes(model, statuses, plan ?? null, selectedId, marks), [cache, model, statuses, plan, selectedId, marks]);
+  const edges = useMemo(() => cache.buildEdges(model, plan ?? null, null, edgeMarks ?? null), [cache, model, plan, edgeMarks]);
   const flow = useReactFlow();
 
   // Fit the whole graph whenever a new model arrives (the `fitView` prop waits for every node to be
   // measured, which never happens for nodes left unrendered by onlyRenderVisibleElements).
   const userMoved = useRef(false);
+  const marked = !!marks;
   useEffect(() => {
     userMoved.current = false;
-    const frame = requestAnimationFrame(() => void flow.fitView(model.nodes.length > BIG_GRAPH_NODES ? FIT_VIEW_BIG : FIT_VIEW));
+    const frame = requestAnimationFrame(() => void flow.fitView(model.nodes.length > BIG_GRAPH_NODES ? FIT_VIEW_BIG : marked ? FIT_VIEW_MARKED : FIT_VIEW));
     return () => cancelAnimationFrame(frame);
-  }, [flow, model]);
+  }, [flow, model, marked]);
   const big = model.nodes.length > BIG_GRAPH_NODES;
 
   // When the canvas changes size (the side panel opens or closes, the window is resized) the whole graph
@@ -102,7 +108,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
     const observer = new ResizeObserver(() => {
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(() => {
-        if (!userMoved.current) void flow.fitView(big ? FIT_VIEW_BIG : FIT_VIEW);
+        if (!userMoved.current) void flow.fitView(big ? FIT_VIEW_BIG : marked ? FIT_VIEW_MARKED : FIT_VIEW);
       });
     });
     observer.observe(el);
@@ -110,7 +116,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
       observer.disconnect();
       cancelAnimationFrame(frame);
     };
-  }, [flow, big]);
+  }, [flow, big, marked]);
   // onMove, not onMoveStart: a plain click on a node starts a (motionless) gesture too.
   const onMove = useCallback((event: MouseEvent | TouchEvent | null) => {
     if (event) userMoved.current = true; // null: a programmatic move (fit view)
@@ -132,7 +138,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
   );
 
   return (
-    <div ref={box} className={styles.canvas} role="region" aria-label={label ?? 'Workflow graph'} data-testid="workflow-graph">
+    <div ref={box} className={marks ? `${styles.canvas} ${styles.noRunState}` : styles.canvas} role="region" aria-label={label ?? 'Workflow graph'} data-testid="workflow-graph">
       <ReactFlow<GraphNode>
         nodes={nodes}
         edges={edges}
@@ -176,7 +182,7 @@ const GraphCanvas = memo(function GraphCanvas({ model, statuses, plan, selectedI
 });
 
 /** Find a node by name (or uniquename), select it and zoom to it. */
-function NodeSearch({ model, onSelect, onFound }: { model: GraphModel; onSelect: (id: string | null) => void; onFound: () => void }) {
+export function NodeSearch({ model, onSelect, onFound }: { model: GraphModel; onSelect: (id: string | null) => void; onFound: () => void }) {
   const flow = useReactFlow();
   const [query, setQuery] = useState('');
   const [message, setMessage] = useState<string | null>(null);

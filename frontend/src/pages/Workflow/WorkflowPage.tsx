@@ -110,6 +110,12 @@ export function WorkflowPage() {
           <button type="button" className="primary" onClick={() => setExecuteOpen(true)} disabled={!model}>
             Execute…
           </button>
+          <Link className="button" to={`/workflows/${workflowId}/edit${revision ? `?revision=${revision}` : ''}`}>
+            Edit
+          </Link>
+          <Link className="button" to={`/workflows/${workflowId}/history`}>
+            History
+          </Link>
           <Link className="button" to={`/workflows/${workflowId}/runs`}>
             Runs
           </Link>

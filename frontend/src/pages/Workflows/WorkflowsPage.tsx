@@ -27,7 +27,15 @@ export function WorkflowsPage() {
 
   return (
     <>
-      <PageHeader title="Workflows" subtitle="Your Nodeworks node graphs: upload one, open it to run it and watch it." />
+      <PageHeader
+        title="Workflows"
+        subtitle="Your Nodeworks node graphs: upload one, or draw one in the browser; open it to run it and watch it."
+        actions={
+          <Link className="button" to="/workflows/new">
+            New workflow
+          </Link>
+        }
+      />
       <UploadWorkflow />
       {workflows.isPending && <Loading label="Loading your workflows" />}
       {workflows.isError && <Message>Could not load your workflows: {errorMessage(workflows.error)}</Message>}

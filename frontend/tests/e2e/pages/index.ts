@@ -7,3 +7,5 @@ export { RunsPage } from './RunsPage';
 export { SignupPage } from './SignupPage';
 export { TokensPage } from './TokensPage';
 export { WorkflowsPage, type UploadOptions } from './WorkflowsPage';
+export { EditorPage } from './EditorPage';
+export { HistoryPage } from './HistoryPage';
