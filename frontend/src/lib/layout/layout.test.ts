@@ -74,11 +74,11 @@ describe('needsLayout', () => {
     expect(needsLayout(chain(2, (i) => [i * (NODE_WIDTH - 20), i * 60]))).toBeNull();
   });
 
-  it('is linear enough for 20,000 nodes', () => {
-    const model = chain(20000, (i) => [(i % 100) * 300, Math.floor(i / 100) * 200]);
-    const start = performance.now();
-    expect(needsLayout(model)).toBeNull();
-    expect(performance.now() - start).toBeLessThan(1000);
+  // Its speed on large graphs is measured by bench/web_graph.mjs, not timed here (a busy machine made it flaky).
+  it('finds no overlap among 20,000 well-spaced nodes, and the one overlap among them', () => {
+    const spaced = (i: number): [number, number] => [(i % 100) * 300, Math.floor(i / 100) * 200];
+    expect(needsLayout(chain(20000, spaced))).toBeNull();
+    expect(needsLayout(chain(20000, (i) => (i === 19999 ? spaced(0) : spaced(i))))).toBe('overlap');
   });
 
   it('has nothing to lay out in an empty graph', () => {
