@@ -1,6 +1,7 @@
 """The fast paths of issue 12 keep their behaviour: run creation in a fixed number of statements, log
 chunks appended without re-reading the log, and waiting lease calls woken by PostgreSQL NOTIFY."""
 
+import json
 import re
 import threading
 import time
@@ -190,3 +191,26 @@ def test_notify_queued_is_heard_by_other_connections(owner):
         queue_events.notify_queued()
         heard = [n.channel for n in listener.notifies(timeout=2.0, stop_after=1)]
     assert heard == [queue_events.CHANNEL]
+
+
+@pytest.mark.django_db
+def test_git_reads_come_from_the_loose_objects_and_fall_back_to_git_when_packed(owner):
+    import subprocess
+
+    from workflows import git_store
+    from workflows.documents import WORKFLOW_FILE
+
+    first = publish_workflow(owner, layered(2, 3))
+    key, sha = str(first.repo_key), first.head_revision
+    expected = git_store.read_file(repo_key=key, sha=sha, name=WORKFLOW_FILE)
+    with mock.patch.object(git_store, "_open", side_effect=AssertionError("git was asked")):
+        assert git_store.read_file(repo_key=key, sha=sha, name=WORKFLOW_FILE) == expected
+        with pytest.raises(AssertionError):  # a name the commit does not hold goes to git, which refuses it
+            git_store.read_file(repo_key=key, sha=sha, name="missing.json")
+    with pytest.raises(git_store.RevisionNotFound):
+        git_store.read_file(repo_key=key, sha=sha, name="missing.json")
+    # Packed (an operator ran git gc): no loose object is left, git answers the same bytes.
+    subprocess.run(["git", "gc", "-q", "--prune=now"], cwd=git_store.repo_path(key), check=True)
+    assert git_store._read_loose(key, sha, WORKFLOW_FILE) is None
+    assert git_store.read_file(repo_key=key, sha=sha, name=WORKFLOW_FILE) == expected
+    assert json.loads(expected)["n1.2"]["uniquename"] == "n1.2"
