@@ -45,6 +45,7 @@ from server_probe import (
     cpu_seconds,
     database_urls,
     django_helper,
+    exit_on_sigterm,
     free_port,
     percentile,
     process_tree,
@@ -52,6 +53,7 @@ from server_probe import (
     row,
     server_env,
     start_gunicorn,
+    stop_server,
     versions,
 )
 
@@ -159,6 +161,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="20 runners, 5 s, 5 pickups (no targets)")
     parser.add_argument("--json", help="write the rows to this file")
     args = parser.parse_args()
+    exit_on_sigterm()
     if args.smoke:
         args.runners, args.duration, args.pickups = 20, 5.0, 5
 
@@ -241,8 +244,7 @@ def main() -> int:
             )
         finally:
             clients.stop.set()
-            server.terminate()
-            server.wait(timeout=30)
+            stop_server(server)
     if clients.errors:
         print(f"    client errors: {len(clients.errors)}, first: {clients.errors[0]}")
 

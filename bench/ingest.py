@@ -42,6 +42,7 @@ from server_probe import (
     cpu_seconds,
     database_urls,
     django_helper,
+    exit_on_sigterm,
     free_port,
     median,
     process_tree,
@@ -49,6 +50,7 @@ from server_probe import (
     row,
     server_env,
     start_gunicorn,
+    stop_server,
     versions,
 )
 
@@ -250,6 +252,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the server running at the end (profiling)")
     parser.add_argument("--json", help="write the rows to this file")
     args = parser.parse_args()
+    exit_on_sigterm()
     if args.smoke:
         args.nodes, args.plan_nodes, args.execute_nodes, args.rounds = 200, 2000, 1000, 1
 
@@ -304,8 +307,7 @@ def main() -> int:
                 server.wait()
         finally:
             sampler.stop()
-            server.terminate()
-            server.wait(timeout=30)
+            stop_server(server)
 
     labels = {
         "publish_full": f"publish {args.nodes:,} full nodes ({len(full_body) / 1e6:.1f} MB)",

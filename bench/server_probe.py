@@ -9,6 +9,9 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -123,6 +126,21 @@ class Api:
         if response.status != expect:
             raise RuntimeError(f"{method} {path}: {response.status} {payload[:500]!r}")
         return json.loads(payload) if payload else {}
+
+
+def stop_server(server) -> None:
+    """SIGTERM (gunicorn finishes its requests), SIGKILL after 30 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def exit_on_sigterm() -> None:
+    """A SIGTERM (bench/e2e.py stopping us) runs the `finally` blocks, so gunicorn is stopped too."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def median(values: list[float]) -> float:
