@@ -158,12 +158,13 @@ def main() -> int:
     parser.add_argument("--wait-s", type=float, default=20.0, help="the clients' long-poll (the runner's default)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--smoke", action="store_true", help="20 runners, 5 s, 5 pickups (no targets)")
+    parser.add_argument("--smoke", action="store_true", help="20 runners, 5 s, 5 pickups, wait_s 2 (no targets)")
     parser.add_argument("--json", help="write the rows to this file")
     args = parser.parse_args()
     exit_on_sigterm()
     if args.smoke:
-        args.runners, args.duration, args.pickups = 20, 5.0, 5
+        # A short long-poll too: gunicorn's graceful stop waits for the calls in flight.
+        args.runners, args.duration, args.pickups, args.wait_s = 20, 5.0, 5, 2.0
 
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -186,7 +187,7 @@ def main() -> int:
         try:
             print(f"==> {args.runners} runners long-polling (wait_s {args.wait_s:g})", flush=True)
             clients.start()
-            time.sleep(3.0)
+            time.sleep(1.0 if args.smoke else 3.0)
             pids = process_tree(server.pid)
             cpu0 = sum(cpu_seconds(pid) for pid in pids)
             xacts0, _ = pg_counters(bench_url, args.database)
