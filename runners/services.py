@@ -115,8 +115,9 @@ def lease_tasks(
 ) -> list[dict]:
     """Long-poll: returns as soon as tasks fit, or an empty list after `wait_s`.
 
-    Waits on an in-process condition with a polling timeout, so a thread (not a process) waits,
-    and a task queued by another server process is seen within LEASE_POLL_INTERVAL_S. Raises
+    Waits on an in-process condition, so a thread (not a process) waits; on PostgreSQL a task queued
+    by another server process wakes it through LISTEN/NOTIFY (workflows/queue_events.py), elsewhere it
+    is seen within LEASE_POLL_INTERVAL_S. Raises
     LongPollsFull instead of waiting when LEASE_MAX_WAITERS calls of this process already wait.
     """
     if sorted(executors) != sorted(runner.offered_executors):
@@ -147,7 +148,7 @@ def lease_tasks(
             if not waited:
                 slot.enter_context(_long_poll_slot())
                 waited = True
-            queue_events.wait_for_queued(generation, timeout=min(settings.LEASE_POLL_INTERVAL_S, remaining))
+            queue_events.wait_for_queued(generation, timeout=min(queue_events.poll_interval(), remaining))
 
 
 # ---------------------------------------------------------------- heartbeats, logs, artifacts, results

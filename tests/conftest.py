@@ -91,3 +91,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 def fast_password_hashing(settings):
     """MD5 instead of PBKDF2 for test users: hashing dominated the run time of API tests."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's own, plus: the queue listener thread (workflows/queue_events.py) closes its
+    connection before the test database is dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    from workflows import queue_events
+
+    queue_events.listener_stop()

@@ -22,9 +22,10 @@ def _limits() -> Limits:
     return Limits(max_nodes=settings.MAX_NODES, max_depth=settings.MAX_JSON_DEPTH)
 
 
-def document_from_object(obj) -> Document:
-    """From a JSON body's `workflow` member; serialized with its key order kept."""
-    graph = parse_workflow(obj, limits=_limits())
+def document_from_object(obj, *, depth_checked: bool = False) -> Document:
+    """From a JSON body's `workflow` member; serialized with its key order kept. `depth_checked`: the
+    request's JSON was decoded by loads_limited (the API's parsers), under the same depth limit."""
+    graph = parse_workflow(obj, limits=_limits(), depth_checked=depth_checked)
     content = (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     return Document(content=content, graph=graph)
 
@@ -35,7 +36,7 @@ def document_from_bytes(raw: bytes) -> Document:
         obj = loads_limited(raw)
     except JSONInputError as exc:
         raise WorkflowFormatError(f"file: {exc}") from None
-    return Document(content=raw, graph=parse_workflow(obj, limits=_limits()))
+    return Document(content=raw, graph=parse_workflow(obj, limits=_limits(), depth_checked=True))
 
 
 def requirements_to_bytes(requirements: dict) -> bytes:

@@ -18,8 +18,10 @@ from django.conf import settings
 from git import Actor, Repo
 from git.exc import BadName
 from git.objects import Blob, Commit, Tree
-from git.objects.fun import tree_to_stream
+from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb import IStream
+from gitdb.db import LooseObjectDB
+from gitdb.exc import BadObject
 
 FILE_MODE = 0o100644
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -100,7 +102,37 @@ def _commit(repo: Repo, sha: str) -> Commit:
         raise RevisionNotFound(f"revision {sha} does not exist") from None
 
 
+def _read_loose(repo_key: str, sha: str, name: str) -> bytes | None:
+    """`name` at commit `sha` read straight from the loose objects, in this process; None when any
+    object is not loose (a packed repository) or not what it should be, so the caller asks git.
+
+    Every object this module writes is loose; reading through git starts two `git cat-file`
+    processes per call, which made a one-node execute call ~100 ms on a busy machine."""
+    db = LooseObjectDB(str(repo_path(repo_key) / "objects"))
+    try:
+        commit = db.stream(bytes.fromhex(sha))
+        if commit.type != b"commit":
+            return None
+        header = commit.read().split(b"\n", 1)[0]
+        if not header.startswith(b"tree "):
+            return None
+        tree = db.stream(bytes.fromhex(header[5:].decode("ascii")))
+        if tree.type != b"tree":
+            return None
+        for blob_sha, _mode, entry in tree_entries_from_data(tree.read()):
+            if entry == name:
+                blob = db.stream(blob_sha)
+                return blob.read() if blob.type == b"blob" else None
+        return None
+    except (BadObject, OSError, ValueError):
+        return None
+
+
 def read_file(*, repo_key: str, sha: str, name: str) -> bytes:
+    if SHA_RE.match(sha):
+        data = _read_loose(repo_key, sha, name)
+        if data is not None:
+            return data
     repo = _open(repo_key)
     try:
         commit = _commit(repo, sha)

@@ -51,7 +51,7 @@ def workflow_requirements(*, workflow: Workflow, sha: str) -> dict:
 def workflow_graph(*, workflow: Workflow, sha: str) -> Graph:
     # Stored files were validated on publish; limits are not re-applied to our own data.
     unlimited = Limits(max_nodes=sys.maxsize, max_depth=sys.maxsize)
-    return parse_workflow(json.loads(workflow_file(workflow=workflow, sha=sha)), limits=unlimited)
+    return parse_workflow(json.loads(workflow_file(workflow=workflow, sha=sha)), limits=unlimited, depth_checked=True)
 
 
 def workflow_history(*, workflow: Workflow, limit: int) -> list[git_store.RevisionInfo]:

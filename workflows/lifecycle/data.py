@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Func, IntegerField, Q, Value
 from django.db.models.functions import Concat
 
 from nodeworks_server.errors import InvalidInput, TooLarge
@@ -15,36 +15,48 @@ from workflows.lifecycle.fence import lease_current
 from workflows.models import Artifact, TaskLog
 
 
-def _log_append(log: TaskLog, *, offset: int, chunk: bytes) -> int:
-    """Idempotent by offset: bytes below the stored size were received before and are skipped."""
-    if offset > log.size:
-        raise InvalidInput(f"offset {offset} is past the {log.size} bytes received; send the missing bytes first", field="offset")
-    fresh = chunk[log.size - offset :]
-    if not fresh:
-        return log.size
-    room = max(0, settings.MAX_LOG_BYTES - len(log.data.encode("utf-8")))
-    # A log is read by people: a NUL (which PostgreSQL text cannot hold) is stored as the visible ␀,
-    # a lone surrogate is dropped; `size` still counts the bytes received, so offsets stay the runner's.
-    kept = storable_free_text(fresh[:room].decode("utf-8", errors="ignore"))
-    truncated = len(fresh) > room
-    # Conditional on the size we read, so two concurrent retries of one chunk store it once.
-    updated = TaskLog.objects.filter(pk=log.pk, size=log.size).update(
-        data=Concat(F("data"), Value(kept)) if kept else F("data"),
-        size=F("size") + len(fresh),
-        truncated=truncated or log.truncated,
-    )
-    if not updated:
-        log.refresh_from_db()
-        return _log_append(log, offset=offset, chunk=chunk)
-    return log.size + len(fresh)
+class _StoredBytes(Func):
+    """The UTF-8 size of a text column, computed by the database (the text itself is never loaded)."""
+
+    function = "octet_length"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="length(CAST(%(expressions)s AS BLOB))", **extra_context)
+
+
+def _log_append(log_id: int, *, offset: int, chunk: bytes) -> int:
+    """Idempotent by offset: bytes below the stored size were received before and are skipped.
+
+    Reads the log's size, flag and stored byte count, not its text: a long log is not re-read and
+    re-encoded for every chunk; the database appends."""
+    while True:
+        size, truncated, stored = TaskLog.objects.filter(pk=log_id).values_list("size", "truncated", _StoredBytes("data")).get()
+        if offset > size:
+            raise InvalidInput(f"offset {offset} is past the {size} bytes received; send the missing bytes first", field="offset")
+        fresh = chunk[size - offset :]
+        if not fresh:
+            return size
+        room = max(0, settings.MAX_LOG_BYTES - stored)
+        # A log is read by people: a NUL (which PostgreSQL text cannot hold) is stored as the visible ␀,
+        # a lone surrogate is dropped; `size` still counts the bytes received, so offsets stay the runner's.
+        kept = storable_free_text(fresh[:room].decode("utf-8", errors="ignore"))
+        # Conditional on the size we read, so two concurrent retries of one chunk store it once.
+        updated = TaskLog.objects.filter(pk=log_id, size=size).update(
+            data=Concat(F("data"), Value(kept)) if kept else F("data"),
+            size=F("size") + len(fresh),
+            truncated=truncated or len(fresh) > room,
+        )
+        if updated:
+            return size + len(fresh)
 
 
 @transaction.atomic
 def log_append(*, runner_id: int, lease_id: uuid.UUID, offset: int, data: str) -> int:
     task = lease_current(runner_id=runner_id, lease_id=lease_id)
-    log, _ = TaskLog.objects.get_or_create(task=task, attempt=task.attempt)
+    log, _ = TaskLog.objects.only("pk").get_or_create(task=task, attempt=task.attempt)
     # surrogatepass: a lone surrogate (valid JSON, not valid Unicode) is counted, then dropped from the text.
-    return _log_append(log, offset=offset, chunk=data.encode("utf-8", "surrogatepass"))
+    return _log_append(log.pk, offset=offset, chunk=data.encode("utf-8", "surrogatepass"))
 
 
 def artifact_store(*, runner_id: int, lease_id: uuid.UUID, name: str, upload, content_type: str) -> Artifact:

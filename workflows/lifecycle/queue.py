@@ -1,5 +1,7 @@
 """A new run's tasks enter the queue: long-polls are woken, and an empty run is done at once."""
 
+import threading
+
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -15,9 +17,14 @@ def run_queued(*, run_id: int, task_count: int) -> None:
     if connection.vendor == "postgresql" and task_count >= settings.ANALYZE_AFTER_TASKS:
         # Thousands of new queue rows at once: without fresh statistics the lease query is planned
         # as a scan and sort of every queued row (10x slower per lease) until autovacuum looks again.
-        transaction.on_commit(_analyze_tasks)
+        # In a thread of its own: ANALYZE of a large table takes seconds, which the execute call
+        # should not wait for (the first leases may run on older statistics meanwhile).
+        transaction.on_commit(lambda: threading.Thread(target=_analyze_tasks, daemon=True).start())
 
 
 def _analyze_tasks() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Task._meta.db_table}")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Task._meta.db_table}")
+    finally:
+        connection.close()  # this thread's own connection

@@ -1,13 +1,15 @@
 import copy
+import json
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from nodeworks_server.errors import InvalidInput
 from nodeworks_server.storable_text import unstorable_text
 from workflows import selectors
 from workflows.lifecycle import run_queued
-from workflows.models import Run, TagSet, Task, TaskDependency, TaskState
+from workflows.models import Run, TagSet, TaskState
 from workflows.nodeworks_format import Graph
 
 
@@ -62,10 +64,19 @@ def _merged_requirements(defaults: dict, node: dict) -> dict:
     return merged
 
 
-@transaction.atomic
-def run_create(*, user, workflow, revision: str | None = None, inputs: dict | None = None) -> Run:
-    """A run pinned to one revision, one task per node: tasks without parents are created queued, the
-    others pending (the lifecycle queues them as their parents succeed)."""
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will be, prepared outside any transaction: the pinned revision, one row per task (in
+    the file's node order) and the dependencies by node name."""
+
+    sha: str
+    tasks: list[dict]
+    edges: list[tuple[str, str]]  # (parent, child), one per pair
+
+
+def run_prepare(*, workflow, revision: str | None = None, inputs: dict | None = None) -> RunPlan:
+    """Git reads, parsing, overrides and planning: the slow part of a run, done before the transaction
+    opens (on SQLite a write transaction holds the database's only write lock)."""
     sha = selectors.revision_resolve(workflow=workflow, revision=revision)
     graph = selectors.workflow_graph(workflow=workflow, sha=sha)
     defaults = selectors.workflow_requirements(workflow=workflow, sha=sha)
@@ -74,44 +85,122 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
 
     sources: dict[str, dict[str, list]] = {name: {} for name in graph.nodes}
     parents: dict[str, set[str]] = {name: set() for name in graph.nodes}
-    children: dict[str, set[str]] = {name: set() for name in graph.nodes}
+    children: dict[str, int] = dict.fromkeys(graph.nodes, 0)
+    edges: list[tuple[str, str]] = []
     for link in graph.connections:
         src_node, src_terminal = link.source
         dst_node, dst_terminal = link.destination
         sources[dst_node].setdefault(dst_terminal, []).append([src_node, src_terminal, link.feedback])
-        if not link.feedback:
+        if not link.feedback and src_node not in parents[dst_node]:
             parents[dst_node].add(src_node)
-            children[src_node].add(dst_node)
+            children[src_node] += 1
+            edges.append((src_node, dst_node))
 
-    requirements = {name: _merged_requirements(defaults, node) for name, node in graph.nodes.items()}
-    tagset_ids = _tagsets({",".join(req["tags"]) for req in requirements.values()})
-    now = timezone.now()
-    run = Run.objects.create(workflow=workflow, revision=sha, created_by=user, input_overrides=inputs or {})
-    tasks = Task.objects.bulk_create(
-        Task(
-            run=run,
-            owner_id=workflow.owner_id,
-            node=name,
-            path=node["path"],
-            node_data=overridden.get(name, node),
-            input_sources=sources[name],
-            requirements=requirements[name],
-            executor=requirements[name]["executor"],
-            tagset_id=tagset_ids[",".join(requirements[name]["tags"])],
-            max_retries=requirements[name]["retries"],
-            priority=plan.critical_path[name],
-            pending_parents=len(parents[name]),
-            child_count=len(children[name]),
-            state=TaskState.PENDING if parents[name] else TaskState.QUEUED,
-            queued_at=None if parents[name] else now,
+    tasks = []
+    for name, node in graph.nodes.items():
+        requirements = _merged_requirements(defaults, node)
+        tasks.append(
+            {
+                "node": name,
+                "path": node["path"],
+                "node_data": overridden.get(name, node),
+                "input_sources": sources[name],
+                "requirements": requirements,
+                "executor": requirements["executor"],
+                "tags": ",".join(requirements["tags"]),
+                "max_retries": requirements["retries"],
+                "priority": plan.critical_path[name],
+                "pending_parents": len(parents[name]),
+                "child_count": children[name],
+                "state": TaskState.PENDING if parents[name] else TaskState.QUEUED,
+            }
         )
-        for name, node in graph.nodes.items()
-    )
-    task_ids = {task.node: task.pk for task in tasks}
-    TaskDependency.objects.bulk_create(
-        TaskDependency(run=run, parent_id=task_ids[parent], child_id=task_ids[child])
-        for child, names in parents.items()
-        for parent in names
-    )
-    run_queued(run_id=run.pk, task_count=len(tasks))
+    return RunPlan(sha=sha, tasks=tasks, edges=edges)
+
+
+def run_create(*, user, workflow, revision: str | None = None, inputs: dict | None = None) -> Run:
+    """A run pinned to one revision, one task per node: tasks without parents are created queued, the
+    others pending (the lifecycle queues them as their parents succeed)."""
+    prepared = run_prepare(workflow=workflow, revision=revision, inputs=inputs)
+    return run_insert(user=user, workflow=workflow, prepared=prepared, inputs=inputs or {})
+
+
+@transaction.atomic
+def run_insert(*, user, workflow, prepared: RunPlan, inputs: dict) -> Run:
+    """The run, its tasks and their dependencies, in a fixed number of statements whatever the size."""
+    tagset_ids = _tagsets({task["tags"] for task in prepared.tasks})
+    run = Run.objects.create(workflow=workflow, revision=prepared.sha, created_by=user, input_overrides=inputs)
+    rows = [{**task, "tagset_id": tagset_ids[task["tags"]]} for task in prepared.tasks]
+    queued_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        # One statement each, the rows handed over as one JSON document: no model instance, field
+        # preparation or parameter per task (bulk_create of 20,000 tasks took 6.5-7.3 s here).
+        cursor.execute(
+            _INSERT_TASKS[connection.vendor],
+            {"run": run.pk, "owner": workflow.owner_id, "queued_at": queued_at, "rows": _json(rows)},
+        )
+        if connection.vendor == "postgresql":
+            # The new ids come back with their nodes; joining the edges to the task table instead was
+            # planned as a nested loop over a jsonb function's 100-row guess (66 s for 15,000 edges).
+            task_ids = dict(cursor.fetchall())
+            edges = [[task_ids[parent], task_ids[child]] for parent, child in prepared.edges]
+        else:
+            edges = prepared.edges
+        if edges:
+            cursor.execute(_INSERT_DEPENDENCIES[connection.vendor], {"run": run.pk, "edges": _json(edges)})
+    run_queued(run_id=run.pk, task_count=len(rows))
     return run
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_TASK_COLUMNS = (
+    "run_id, owner_id, node, path, node_data, input_sources, requirements, executor, tagset_id, priority, state, "
+    "pending_parents, child_count, attempt, failures, lost_leases, max_retries, cancel_requested, queued_at, error"
+)
+
+_INSERT_TASKS = {
+    "postgresql": f"""
+        INSERT INTO workflows_task ({_TASK_COLUMNS})
+        SELECT %(run)s, %(owner)s, r.node, r.path, r.node_data, r.input_sources, r.requirements, r.executor,
+               r.tagset_id, r.priority, r.state, r.pending_parents, r.child_count, 1, 0, 0, r.max_retries, false,
+               CASE WHEN r.state = 'queued' THEN %(queued_at)s::timestamptz END, ''
+        FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+            node text, path jsonb, node_data jsonb, input_sources jsonb, requirements jsonb, executor text,
+            tagset_id bigint, priority double precision, state text, pending_parents integer, child_count integer,
+            max_retries integer)
+        RETURNING node, id
+    """,  # noqa: S608 - a constant column list
+    # json_extract, not ->>: SQLite before 3.38 has no JSON operators.
+    "sqlite": f"""
+        INSERT INTO workflows_task ({_TASK_COLUMNS})
+        SELECT %(run)s, %(owner)s, json_extract(value, '$.node'), json_extract(value, '$.path'),
+               json_extract(value, '$.node_data'), json_extract(value, '$.input_sources'),
+               json_extract(value, '$.requirements'), json_extract(value, '$.executor'),
+               json_extract(value, '$.tagset_id'), json_extract(value, '$.priority'), json_extract(value, '$.state'),
+               json_extract(value, '$.pending_parents'), json_extract(value, '$.child_count'), 1, 0, 0,
+               json_extract(value, '$.max_retries'), 0,
+               CASE WHEN json_extract(value, '$.state') = 'queued' THEN %(queued_at)s END, ''
+        FROM json_each(%(rows)s)
+        ORDER BY key
+    """,  # noqa: S608 - a constant column list
+}
+
+_INSERT_DEPENDENCIES = {
+    "postgresql": """
+        INSERT INTO workflows_taskdependency (run_id, parent_id, child_id)
+        SELECT %(run)s, (edge ->> 0)::bigint, (edge ->> 1)::bigint FROM jsonb_array_elements(%(edges)s::jsonb) AS edge
+    """,
+    # SQLite's RETURNING needs 3.35; the (run, node) unique index finds the ids instead.
+    "sqlite": """
+        INSERT INTO workflows_taskdependency (run_id, parent_id, child_id)
+        SELECT %(run)s, parent.id, child.id
+        FROM json_each(%(edges)s) AS edge
+        CROSS JOIN workflows_task parent  -- CROSS: SQLite keeps the edges as the outer loop, else it scans per task
+        CROSS JOIN workflows_task child
+        WHERE parent.run_id = %(run)s AND parent.node = json_extract(edge.value, '$[0]')
+          AND child.run_id = %(run)s AND child.node = json_extract(edge.value, '$[1]')
+    """,
+}
