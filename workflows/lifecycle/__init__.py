@@ -23,10 +23,12 @@ One module per job, one public surface (this one); callers outside the package i
 - cancel.py     a run, many runs, the queue, everything
 - requeue.py    failed, cancelled or upstream_failed tasks back to the queue
 - run_end.py    the one "is the run done?" step (run_finish_if_done)
+- reuse.py      a ready task whose input digest matches an earlier success takes its outputs (NW-REUSE hooks)
 
 The runners app owns runner rows; it hands their facts in (RunnerScope) and calls these functions.
 """
 
+from workflows.lifecycle import reuse
 from workflows.lifecycle.cancel import cancel_all, queue_clear, run_cancel, runs_cancel
 from workflows.lifecycle.claim import RunnerScope, successors_queued, tasks_claim
 from workflows.lifecycle.data import artifact_for_runner, artifact_store, log_append
@@ -57,6 +59,7 @@ __all__ = [
     "queue_clear",
     "results_report",
     "retry_backoff",
+    "reuse",
     "run_cancel",
     "run_finish_if_done",
     "run_queued",

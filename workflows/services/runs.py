@@ -6,6 +6,7 @@ from django.utils import timezone
 from nodeworks_server.errors import InvalidInput
 from nodeworks_server.storable_text import unstorable_text
 from workflows import selectors
+from workflows.lifecycle import reuse as reuse_step
 from workflows.lifecycle import run_queued
 from workflows.models import Run, TagSet, Task, TaskDependency, TaskState
 from workflows.nodeworks_format import Graph
@@ -63,13 +64,22 @@ def _merged_requirements(defaults: dict, node: dict) -> dict:
 
 
 @transaction.atomic
-def run_create(*, user, workflow, revision: str | None = None, inputs: dict | None = None) -> Run:
+def run_create(
+    *, user, workflow, revision: str | None = None, inputs: dict | None = None, reuse: bool = True,
+    rerun_from: list[str] | None = None,
+) -> Run:
     """A run pinned to one revision, one task per node: tasks without parents are created queued, the
-    others pending (the lifecycle queues them as their parents succeed)."""
+    others pending (the lifecycle queues them as their parents succeed). With `reuse`, a node whose
+    inputs match an earlier success takes its outputs (lifecycle/reuse.py), except `forcerun` nodes
+    and the `rerun_from` nodes with their descendants."""
     sha = selectors.revision_resolve(workflow=workflow, revision=revision)
     graph = selectors.workflow_graph(workflow=workflow, sha=sha)
     defaults = selectors.workflow_requirements(workflow=workflow, sha=sha)
     overridden = _apply_overrides(graph, inputs or {})
+    # NW-REUSE: rerun_from names nodes of this revision
+    unknown = [name for name in (rerun_from or []) if name not in graph.nodes]
+    if unknown:
+        raise InvalidInput(f"rerun_from: no node named {unknown[0]!r} in revision {sha[:10]}", field="rerun_from")
     plan = graph.plan()
 
     sources: dict[str, dict[str, list]] = {name: {} for name in graph.nodes}
@@ -86,7 +96,25 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
     requirements = {name: _merged_requirements(defaults, node) for name, node in graph.nodes.items()}
     tagset_ids = _tagsets({",".join(req["tags"]) for req in requirements.values()})
     now = timezone.now()
-    run = Run.objects.create(workflow=workflow, revision=sha, created_by=user, input_overrides=inputs or {})
+    run = Run.objects.create(
+        workflow=workflow, revision=sha, created_by=user, input_overrides=inputs or {}, reuse=reuse,
+        rerun_from=list(rerun_from or []),
+    )
+    # NW-REUSE: which nodes may reuse, and the digests of the roots (queued at once)
+    forced = reuse_step.forced_nodes(nodes=graph.nodes, edges=graph.edges(), rerun_from=rerun_from or [])
+    feedback = reuse_step.feedback_outputs(
+        workflow_id=workflow.pk, before=run.created,
+        nodes={src for name in graph.nodes if not parents[name] for terminal in sources[name].values()
+               for src, _, is_feedback in terminal if is_feedback},
+    )
+    digests = {
+        name: reuse_step.root_digest(
+            node=overridden.get(name, node), requirements=requirements[name], sources=sources[name],
+            feedback=feedback, saved=graph.nodes,
+        )
+        for name, node in graph.nodes.items()
+        if not parents[name]
+    }
     tasks = Task.objects.bulk_create(
         Task(
             run=run,
@@ -104,6 +132,8 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
             child_count=len(children[name]),
             state=TaskState.PENDING if parents[name] else TaskState.QUEUED,
             queued_at=None if parents[name] else now,
+            input_digest=digests.get(name, ""),
+            may_reuse=reuse and name not in forced,
         )
         for name, node in graph.nodes.items()
     )
@@ -113,5 +143,6 @@ def run_create(*, user, workflow, revision: str | None = None, inputs: dict | No
         for child, names in parents.items()
         for parent in names
     )
+    reuse_step.run_created(run=run, queued_ids=[task.pk for task in tasks if task.state == TaskState.QUEUED])  # NW-REUSE
     run_queued(run_id=run.pk, task_count=len(tasks))
     return run
