@@ -1,8 +1,10 @@
 """Reads for duration estimates: history, the runners that fit, the queue ahead; the model does the rest.
 
 SPEC.md "Estimates". A node's duration comes from the recent successful tasks of the same owner
-(capped per node path at ESTIMATE_SAMPLES): the same path, executor and requirements, else the same
-path, else the same node group (the path's first element), else ESTIMATE_DEFAULT_S. A sample is the
+(capped at ESTIMATE_SAMPLES per level): the same node of the same workflow (with the same path,
+executor and requirements: two Command nodes share a path but not a duration), else the same path,
+executor and requirements, else the same path, else the same node group (the path's first element),
+else ESTIMATE_DEFAULT_S. A sample is the
 time a task held its runner's slot: from its lease to its finish (the runner's start when it has no
 lease time), so the hand-over to the runner is part of it. Reused tasks did not run and are no sample.
 
@@ -10,7 +12,7 @@ The server does not know a runner's `--concurrency`: a runner's slots are the mo
 holding at once among its recent tasks, else ESTIMATE_RUNNER_SLOTS (the runner's own default).
 
 Queries: a fixed number whatever the size of the workflow (history in one windowed query for every
-path at once, runners' recent tasks in one, the queue ahead in one).
+path at once, the workflow's own nodes in one, runners' recent tasks in one, the queue ahead in one).
 """
 
 from __future__ import annotations
@@ -51,23 +53,52 @@ def _sample(leased_at, started, finished) -> float | None:
     return max((finished - begun).total_seconds(), 0.0)
 
 
-def durations(*, owner_id: int, keys: set[tuple]) -> dict[tuple, estimate_model.Duration]:
-    """(path, executor, requirements key) → Duration, from one query over every path of their groups."""
+def _recent(samples: list[tuple], cap: int) -> list[float]:
+    return [seconds for _, seconds in sorted(samples, key=lambda s: s[0], reverse=True)[:cap]]
+
+
+@dataclass(frozen=True)
+class History:
+    """Recent samples by level; `duration(key, node)` picks the most specific level that has some."""
+
+    by_node: dict
+    by_key: dict
+    by_path: dict
+    by_group: dict
+
+    def duration(self, key: tuple, node: str | None = None) -> estimate_model.Duration:
+        cap = settings.ESTIMATE_SAMPLES
+        group = key[0][0] if key[0] else ""
+        levels = [
+            ("node", _recent(self.by_node.get((node, key), []), cap) if node is not None else []),
+            ("exact", _recent(self.by_key.get(key, []), cap)),
+            ("path", _recent(self.by_path.get(key[0], []), cap)),
+            ("group", _recent(self.by_group.get(group, []), cap)),
+        ]
+        return estimate_model.duration(levels, settings.ESTIMATE_DEFAULT_S)
+
+
+def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) -> History:
+    """The owner's recent successes for every path of the keys' groups (one windowed query, capped per
+    path), and with `workflow_id` this workflow's own per node (a second one, capped per node)."""
     groups = {key[0][0] for key in keys if key[0]}
     cap = settings.ESTIMATE_SAMPLES
-    by_key: dict[tuple, list[float]] = defaultdict(list)
-    by_path: dict[tuple, list[float]] = defaultdict(list)
+    by_node: dict[tuple, list[tuple]] = defaultdict(list)
+    by_key: dict[tuple, list[tuple]] = defaultdict(list)
+    by_path: dict[tuple, list[tuple]] = defaultdict(list)
     by_group: dict[str, list[tuple]] = defaultdict(list)
+    succeeded = Task.objects.filter(
+        owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False
+    ).order_by()
+    columns = ("node", "path", "executor", "requirements", "leased_at", "started", "finished")
     if groups:
         rows = (
-            Task.objects.filter(owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False)
-            .filter(path__0__in=sorted(groups))
-            .order_by()
+            succeeded.filter(path__0__in=sorted(groups))
             .annotate(rank=Window(RowNumber(), partition_by=[F("path")], order_by=[F("finished").desc(), F("id").desc()]))
             .filter(rank__lte=cap)
-            .values_list("path", "executor", "requirements", "leased_at", "started", "finished")
+            .values_list(*columns)
         )
-        for path, executor, requirements, leased_at, started, finished in rows:
+        for _, path, executor, requirements, leased_at, started, finished in rows:
             seconds = _sample(leased_at, started, finished)
             if seconds is None:
                 continue
@@ -75,22 +106,18 @@ def durations(*, owner_id: int, keys: set[tuple]) -> dict[tuple, estimate_model.
             by_key[key].append((finished, seconds))
             by_path[key[0]].append((finished, seconds))
             by_group[key[0][0] if key[0] else ""].append((finished, seconds))
-
-    def recent(samples: list[tuple]) -> list[float]:
-        return [seconds for _, seconds in sorted(samples, key=lambda s: s[0], reverse=True)[:cap]]
-
-    default = settings.ESTIMATE_DEFAULT_S
-    return {
-        key: estimate_model.duration(
-            [
-                ("exact", recent(by_key.get(key, []))),
-                ("path", recent(by_path.get(key[0], []))),
-                ("group", recent(by_group.get(key[0][0] if key[0] else "", []))),
-            ],
-            default,
+    if workflow_id is not None:
+        rows = (
+            succeeded.filter(run__workflow_id=workflow_id)
+            .annotate(rank=Window(RowNumber(), partition_by=[F("node")], order_by=[F("finished").desc(), F("id").desc()]))
+            .filter(rank__lte=cap)
+            .values_list(*columns)
         )
-        for key in keys
-    }
+        for node, path, executor, requirements, leased_at, started, finished in rows:
+            seconds = _sample(leased_at, started, finished)
+            if seconds is not None:
+                by_node[(node, _key(path, executor, requirements))].append((finished, seconds))
+    return History(by_node=by_node, by_key=by_key, by_path=by_path, by_group=by_group)
 
 
 def runner_slots(*, names: list[str]) -> dict[str, int]:
@@ -181,19 +208,20 @@ def _round(offset: float | None) -> float | None:
 
 
 def _estimate(
-    *, owner_id: int, own: list[dict], edges: list[tuple[str, str]], now: datetime, exclude_run: int | None,
-    facts: list[runner_facts.RunnerFacts] | None = None,
+    *, owner_id: int, workflow_id: int, own: list[dict], edges: list[tuple[str, str]], now: datetime,
+    exclude_run: int | None, facts: list[runner_facts.RunnerFacts] | None = None,
 ) -> Estimate:
     """`own`: the workflow's nodes as {name, path, executor, requirements, tags, state, priority, elapsed, runner}."""
     ahead = _ahead(owner_id=owner_id, exclude_run=exclude_run)
     keys = {_key(n["path"], n["executor"], n["requirements"]) for n in own}
     keys |= {_key(t["path"], t["executor"], t["requirements"]) for t in ahead}
-    known = durations(owner_id=owner_id, keys=keys)
+    past = history(owner_id=owner_id, keys=keys, workflow_id=workflow_id)
+    known = {n["name"]: past.duration(_key(n["path"], n["executor"], n["requirements"]), n["name"]) for n in own}
     runners = _runners(owner_id, facts)
     floor = settings.ESTIMATE_MIN_REMAINING_S
 
     def model_node(name, item, elapsed_since) -> estimate_model.Node:
-        estimate = known[_key(item["path"], item["executor"], item["requirements"])]
+        estimate = known[name] if name in known else past.duration(_key(item["path"], item["executor"], item["requirements"]))
         state, length = item["state"], estimate.median
         if state in HELD_TASK_STATES:
             elapsed = (now - elapsed_since).total_seconds() if elapsed_since else 0.0
@@ -219,7 +247,7 @@ def _estimate(
         n["name"]: NodeEstimate(
             start=_at(now, schedule.start[n["name"]]), finish=_at(now, schedule.finish[n["name"]]),
             start_s=_round(schedule.start[n["name"]]), finish_s=_round(schedule.finish[n["name"]]),
-            duration=known[_key(n["path"], n["executor"], n["requirements"])],
+            duration=known[n["name"]],
         )
         for n in own
     }
@@ -243,7 +271,10 @@ def workflow_estimate(*, workflow: Workflow, revision: str | None = None) -> tup
             "name": name, "path": node["path"], "executor": requirements["executor"], "requirements": requirements,
             "tags": requirements["tags"], "state": TaskState.QUEUED, "priority": plan.critical_path[name],
         })
-    estimate = _estimate(owner_id=workflow.owner_id, own=own, edges=graph.edges(), now=timezone.now(), exclude_run=None)
+    estimate = _estimate(
+        owner_id=workflow.owner_id, workflow_id=workflow.pk, own=own, edges=graph.edges(), now=timezone.now(),
+        exclude_run=None,
+    )
     return sha, estimate
 
 
@@ -264,7 +295,10 @@ def run_estimate(*, run: Run, tasks: list[Task], runners: list | None, now: date
         (by_id[parent], by_id[child])
         for parent, child in TaskDependency.objects.filter(run=run).values_list("parent_id", "child_id")
     ]
-    return _estimate(owner_id=tasks[0].owner_id, own=own, edges=edges, now=now, exclude_run=run.pk, facts=runners)
+    return _estimate(
+        owner_id=tasks[0].owner_id, workflow_id=run.workflow_id, own=own, edges=edges, now=now, exclude_run=run.pk,
+        facts=runners,
+    )
 
 
-__all__ = ["Estimate", "NodeEstimate", "durations", "run_estimate", "runner_slots", "workflow_estimate"]
+__all__ = ["Estimate", "History", "NodeEstimate", "history", "run_estimate", "runner_slots", "workflow_estimate"]
