@@ -149,7 +149,13 @@ def runner_slots(*, names: list[str]) -> dict[str, int]:
 
 def _runners(owner_id: int, facts: list[runner_facts.RunnerFacts] | None) -> list[estimate_model.Runner]:
     facts = runner_facts.runners_serving(owner_id) if facts is None else facts
-    usable = [runner for runner in facts if runner.online and runner.accepting]
+    # An idle runner waits in a long-poll of up to LEASE_MAX_WAIT_S between calls, so it may look
+    # offline (the online window is two heartbeats) while it is about to take work: counted here.
+    since = timezone.now() - timedelta(seconds=settings.LEASE_MAX_WAIT_S + 2 * settings.RUNNER_HEARTBEAT_INTERVAL_S)
+    usable = [
+        runner for runner in facts
+        if runner.accepting and (runner.online or (runner.last_seen is not None and runner.last_seen >= since))
+    ]
     slots = runner_slots(names=[runner.name for runner in usable])
     return [
         estimate_model.Runner(
