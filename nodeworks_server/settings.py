@@ -228,6 +228,7 @@ ANALYZE_AFTER_TASKS = env_int("NODEWORKS_ANALYZE_AFTER_TASKS", 1000)
 # default), the least a running task is assumed to have left, how many queued tasks of other runs are
 # simulated ahead, and the largest run whose status payload carries live estimates.
 ESTIMATE_SAMPLES = env_int("NODEWORKS_ESTIMATE_SAMPLES", 50)
+ESTIMATE_NODE_RUNS = env_int("NODEWORKS_ESTIMATE_NODE_RUNS", 5)  # a workflow's latest runs read per node
 ESTIMATE_DEFAULT_S = env_float("NODEWORKS_ESTIMATE_DEFAULT_S", 1.0)
 ESTIMATE_RUNNER_SLOTS = env_int("NODEWORKS_ESTIMATE_RUNNER_SLOTS", 2)
 ESTIMATE_MIN_REMAINING_S = env_float("NODEWORKS_ESTIMATE_MIN_REMAINING_S", 0.1)

@@ -70,7 +70,7 @@ class Node:
     duration: float  # from its start; for a running node, what remains of it
     kind: Hashable  # what decides which runners fit it, e.g. (tags, executor)
     state: str = TODO  # todo | running (holds a slot now) | done (finished) | never (will not run)
-    priority: float = 0.0
+    priority: float | None = None  # the queue's (remaining critical path); None: computed here, as run_create does
     runner: Hashable | None = None  # the runner holding a running node
 
 
@@ -131,7 +131,7 @@ def simulate(
             if candidates:
                 slots.take(candidates, 0.0, node.duration)
     # Then the queue ahead, highest priority first, as leases take it.
-    for node in sorted((n for n in ahead if n.state == TODO), key=lambda n: -n.priority):
+    for node in sorted((n for n in ahead if n.state == TODO), key=lambda n: -(n.priority or 0.0)):
         candidates = slots.fitting(node.kind, fits)
         if candidates:
             slots.take(candidates, 0.0, node.duration)
@@ -150,11 +150,15 @@ def simulate(
         parents[pair[1]].append(pair[0])
         waiting[pair[1]] += 1
 
+    priority = [node.priority for node in nodes]
+    if any(p is None for p in priority):
+        _critical_path_counts(priority, children, waiting)
+
     start: list[float | None] = [None] * len(nodes)
     finish: list[float | None] = [None] * len(nodes)
     ready_at = [0.0] * len(nodes)
     blocked = [False] * len(nodes)  # downstream of a node that will never finish
-    heap = [(0.0, -node.priority, i) for i, node in enumerate(nodes) if waiting[i] == 0]
+    heap = [(0.0, -priority[i], i) for i in range(len(nodes)) if waiting[i] == 0]
     heapq.heapify(heap)
     while heap:
         ready, _, i = heapq.heappop(heap)
@@ -178,7 +182,7 @@ def simulate(
                 ready_at[child] = max(ready_at[child], finish[i])
             waiting[child] -= 1
             if waiting[child] == 0:
-                heapq.heappush(heap, (ready_at[child], -nodes[child].priority, child))
+                heapq.heappush(heap, (ready_at[child], -priority[child], child))
 
     for i, node in enumerate(nodes):
         schedule.start[node.name] = start[i]
@@ -196,3 +200,20 @@ def simulate(
             last = max(placed, key=lambda p: finish[p]) if placed else None
         schedule.critical_path = path[::-1]
     return schedule
+
+
+def _critical_path_counts(priority: list, children: list[list[int]], waiting: list[int]) -> None:
+    """Fills the missing priorities with the number of nodes on the longest path from each node to a
+    sink (workflows/dag.py's critical path with unit weights, the priority run_create gives tasks)."""
+    indegree = list(waiting)
+    order = [i for i, d in enumerate(indegree) if d == 0]
+    for i in order:  # grows while it is walked: Kahn's algorithm
+        for child in children[i]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                order.append(child)
+    longest = [0.0] * len(priority)
+    for i in reversed(order):
+        longest[i] = 1.0 + max((longest[c] for c in children[i]), default=0.0)
+        if priority[i] is None:
+            priority[i] = longest[i]

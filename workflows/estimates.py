@@ -57,30 +57,37 @@ def _recent(samples: list[tuple], cap: int) -> list[float]:
     return [seconds for _, seconds in sorted(samples, key=lambda s: s[0], reverse=True)[:cap]]
 
 
-@dataclass(frozen=True)
 class History:
     """Recent samples by level; `duration(key, node)` picks the most specific level that has some."""
 
-    by_node: dict
-    by_key: dict
-    by_path: dict
-    by_group: dict
+    def __init__(self, *, by_node: dict, by_key: dict, by_path: dict, by_group: dict):
+        cap = settings.ESTIMATE_SAMPLES
+        # Sorted once per level and key: thousands of nodes share a handful of paths.
+        self.by_node = {key: _recent(samples, cap) for key, samples in by_node.items()}
+        self.by_key = {key: _recent(samples, cap) for key, samples in by_key.items()}
+        self.by_path = {key: _recent(samples, cap) for key, samples in by_path.items()}
+        self.by_group = {key: _recent(samples, cap) for key, samples in by_group.items()}
+        self._shared: dict[tuple, estimate_model.Duration] = {}
 
     def duration(self, key: tuple, node: str | None = None) -> estimate_model.Duration:
-        cap = settings.ESTIMATE_SAMPLES
-        group = key[0][0] if key[0] else ""
-        levels = [
-            ("node", _recent(self.by_node.get((node, key), []), cap) if node is not None else []),
-            ("exact", _recent(self.by_key.get(key, []), cap)),
-            ("path", _recent(self.by_path.get(key[0], []), cap)),
-            ("group", _recent(self.by_group.get(group, []), cap)),
-        ]
-        return estimate_model.duration(levels, settings.ESTIMATE_DEFAULT_S)
+        own = self.by_node.get((node, key[0], key[1])) if node is not None else None
+        if own:
+            return estimate_model.duration([("node", own)], settings.ESTIMATE_DEFAULT_S)
+        found = self._shared.get(key)
+        if found is None:
+            levels = [
+                ("exact", self.by_key.get(key, [])),
+                ("path", self.by_path.get(key[0], [])),
+                ("group", self.by_group.get(key[0][0] if key[0] else "", [])),
+            ]
+            found = self._shared[key] = estimate_model.duration(levels, settings.ESTIMATE_DEFAULT_S)
+        return found
 
 
 def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) -> History:
     """The owner's recent successes for every path of the keys' groups (one windowed query, capped per
-    path), and with `workflow_id` this workflow's own per node (a second one, capped per node)."""
+    path), and with `workflow_id` this workflow's own per node, from its latest ESTIMATE_NODE_RUNS runs
+    (a second query)."""
     groups = {key[0][0] for key in keys if key[0]}
     cap = settings.ESTIMATE_SAMPLES
     by_node: dict[tuple, list[tuple]] = defaultdict(list)
@@ -90,15 +97,14 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) 
     succeeded = Task.objects.filter(
         owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False
     ).order_by()
-    columns = ("node", "path", "executor", "requirements", "leased_at", "started", "finished")
     if groups:
         rows = (
             succeeded.filter(path__0__in=sorted(groups))
             .annotate(rank=Window(RowNumber(), partition_by=[F("path")], order_by=[F("finished").desc(), F("id").desc()]))
             .filter(rank__lte=cap)
-            .values_list(*columns)
+            .values_list("path", "executor", "requirements", "leased_at", "started", "finished")
         )
-        for _, path, executor, requirements, leased_at, started, finished in rows:
+        for path, executor, requirements, leased_at, started, finished in rows:
             seconds = _sample(leased_at, started, finished)
             if seconds is None:
                 continue
@@ -107,16 +113,14 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) 
             by_path[key[0]].append((finished, seconds))
             by_group[key[0][0] if key[0] else ""].append((finished, seconds))
     if workflow_id is not None:
-        rows = (
-            succeeded.filter(run__workflow_id=workflow_id)
-            .annotate(rank=Window(RowNumber(), partition_by=[F("node")], order_by=[F("finished").desc(), F("id").desc()]))
-            .filter(rank__lte=cap)
-            .values_list(*columns)
+        runs = Run.objects.filter(workflow_id=workflow_id).order_by("-created", "-id").values("id")
+        rows = succeeded.filter(run_id__in=runs[: settings.ESTIMATE_NODE_RUNS]).values_list(
+            "node", "path", "executor", "leased_at", "started", "finished"
         )
-        for node, path, executor, requirements, leased_at, started, finished in rows:
+        for node, path, executor, leased_at, started, finished in rows:
             seconds = _sample(leased_at, started, finished)
             if seconds is not None:
-                by_node[(node, _key(path, executor, requirements))].append((finished, seconds))
+                by_node[(node, tuple(path or ()), executor)].append((finished, seconds))
     return History(by_node=by_node, by_key=by_key, by_path=by_path, by_group=by_group)
 
 
@@ -267,19 +271,22 @@ def _estimate(
 def workflow_estimate(*, workflow: Workflow, revision: str | None = None) -> tuple[str, Estimate]:
     """Before execution: every node of the revision (latest when None) still to run."""
     sha = selectors.revision_resolve(workflow=workflow, revision=revision)
-    graph = selectors.workflow_graph(workflow=workflow, sha=sha)
+    # The stored file was validated when it was published: read, not parsed again (validation and
+    # planning cost more than the whole estimate on large workflows); the model computes the priorities.
+    document = json.loads(selectors.workflow_file(workflow=workflow, sha=sha))
     defaults = selectors.workflow_requirements(workflow=workflow, sha=sha)
-    plan = graph.plan()
-    own = []
-    for name, node in graph.nodes.items():
-        requirements = merged_requirements(defaults, node)
-        own.append({
-            "name": name, "path": node["path"], "executor": requirements["executor"], "requirements": requirements,
-            "tags": requirements["tags"], "state": TaskState.QUEUED, "priority": plan.critical_path[name],
-        })
+    own, edges = [], []
+    for name, obj in document.items():
+        if obj.get("type") == "Node":
+            requirements = merged_requirements(defaults, obj)
+            own.append({
+                "name": name, "path": obj["path"], "executor": requirements["executor"], "requirements": requirements,
+                "tags": requirements["tags"], "state": TaskState.QUEUED, "priority": None,
+            })
+        elif obj.get("type") == "Connection" and not obj.get("feedback", False):
+            edges.append((obj["input"][0], obj["output"][0]))
     estimate = _estimate(
-        owner_id=workflow.owner_id, workflow_id=workflow.pk, own=own, edges=graph.edges(), now=timezone.now(),
-        exclude_run=None,
+        owner_id=workflow.owner_id, workflow_id=workflow.pk, own=own, edges=edges, now=timezone.now(), exclude_run=None,
     )
     return sha, estimate
 
