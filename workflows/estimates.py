@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import DurationField, ExpressionWrapper, F, TextField, Window
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils import timezone
 
 from workflows import estimate_model, runner_facts, selectors
@@ -53,6 +53,11 @@ def _sample(leased_at, started, finished) -> float | None:
     return max((finished - begun).total_seconds(), 0.0)
 
 
+def _path_text(path: tuple) -> str:
+    # As both databases print a JSON list of strings (SQLite keeps json.dumps's text, jsonb prints the same).
+    return json.dumps(list(path))
+
+
 def _recent(samples: list[tuple], cap: int) -> list[float]:
     return [seconds for _, seconds in sorted(samples, key=lambda s: s[0], reverse=True)[:cap]]
 
@@ -70,7 +75,7 @@ class History:
         self._shared: dict[tuple, estimate_model.Duration] = {}
 
     def duration(self, key: tuple, node: str | None = None) -> estimate_model.Duration:
-        own = self.by_node.get((node, key[0], key[1])) if node is not None else None
+        own = self.by_node.get((node, _path_text(key[0]), key[1])) if node is not None else None
         if own:
             return estimate_model.duration([("node", own)], settings.ESTIMATE_DEFAULT_S)
         found = self._shared.get(key)
@@ -113,14 +118,20 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) 
             by_path[key[0]].append((finished, seconds))
             by_group[key[0][0] if key[0] else ""].append((finished, seconds))
     if workflow_id is not None:
+        # One row per node and run, thousands of them: the database subtracts the times and the path
+        # comes as text (parsing three datetimes and a JSON list per row cost more than the query).
         runs = Run.objects.filter(workflow_id=workflow_id).order_by("-created", "-id").values("id")
-        rows = succeeded.filter(run_id__in=runs[: settings.ESTIMATE_NODE_RUNS]).values_list(
-            "node", "path", "executor", "leased_at", "started", "finished"
+        rows = (
+            succeeded.filter(run_id__in=runs[: settings.ESTIMATE_NODE_RUNS])
+            .annotate(
+                held=ExpressionWrapper(F("finished") - Coalesce("leased_at", "started"), output_field=DurationField()),
+                path_text=Cast("path", TextField()),
+            )
+            .filter(held__isnull=False)
+            .values_list("node", "path_text", "executor", "run_id", "held")
         )
-        for node, path, executor, leased_at, started, finished in rows:
-            seconds = _sample(leased_at, started, finished)
-            if seconds is not None:
-                by_node[(node, tuple(path or ()), executor)].append((finished, seconds))
+        for node, path_text, executor, run_id, held in rows:
+            by_node[(node, path_text, executor)].append((run_id, max(held.total_seconds(), 0.0)))
     return History(by_node=by_node, by_key=by_key, by_path=by_path, by_group=by_group)
 
 
