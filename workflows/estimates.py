@@ -77,7 +77,11 @@ class History:
     def duration(self, key: tuple, node: str | None = None) -> estimate_model.Duration:
         own = self.by_node.get((node, _path_text(key[0]), key[1])) if node is not None else None
         if own:
-            return estimate_model.duration([("node", own)], settings.ESTIMATE_DEFAULT_S)
+            # Nodes run as often as their workflow: many share the same few samples.
+            memo = self._shared.get(("node", *own))
+            if memo is None:
+                memo = self._shared[("node", *own)] = estimate_model.duration([("node", own)], settings.ESTIMATE_DEFAULT_S)
+            return memo
         found = self._shared.get(key)
         if found is None:
             levels = [
@@ -234,15 +238,16 @@ def _estimate(
 ) -> Estimate:
     """`own`: the workflow's nodes as {name, path, executor, requirements, tags, state, priority, elapsed, runner}."""
     ahead = _ahead(owner_id=owner_id, exclude_run=exclude_run)
-    keys = {_key(n["path"], n["executor"], n["requirements"]) for n in own}
-    keys |= {_key(t["path"], t["executor"], t["requirements"]) for t in ahead}
+    for item in (*own, *ahead):
+        item["key"] = _key(item["path"], item["executor"], item["requirements"])
+    keys = {item["key"] for item in (*own, *ahead)}
     past = history(owner_id=owner_id, keys=keys, workflow_id=workflow_id)
-    known = {n["name"]: past.duration(_key(n["path"], n["executor"], n["requirements"]), n["name"]) for n in own}
+    known = {n["name"]: past.duration(n["key"], n["name"]) for n in own}
     runners = _runners(owner_id, facts)
     floor = settings.ESTIMATE_MIN_REMAINING_S
 
     def model_node(name, item, elapsed_since) -> estimate_model.Node:
-        estimate = known[name] if name in known else past.duration(_key(item["path"], item["executor"], item["requirements"]))
+        estimate = known[name] if name in known else past.duration(item["key"])
         state, length = item["state"], estimate.median
         if state in HELD_TASK_STATES:
             elapsed = (now - elapsed_since).total_seconds() if elapsed_since else 0.0
