@@ -110,7 +110,7 @@ def run_create(
     digests = {
         name: reuse_step.root_digest(
             node=overridden.get(name, node), requirements=requirements[name], sources=sources[name],
-            feedback=feedback, saved=graph.nodes,
+            feedback=feedback, saved={**graph.nodes, **overridden},
         )
         for name, node in graph.nodes.items()
         if not parents[name]
