@@ -18,7 +18,8 @@ path at once, the workflow's own nodes in one, runners' recent tasks in one, the
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -59,7 +60,9 @@ def _path_text(path: tuple) -> str:
 
 
 def _recent(samples: list[tuple], cap: int) -> list[float]:
-    return [seconds for _, seconds in sorted(samples, key=lambda s: s[0], reverse=True)[:cap]]
+    """The latest `cap` of (when, seconds) samples, newest first (tuples sort without a key function)."""
+    samples.sort(reverse=True)
+    return [seconds for _, seconds in samples[:cap]]
 
 
 class History:
@@ -239,7 +242,8 @@ def _estimate(
     """`own`: the workflow's nodes as {name, path, executor, requirements, tags, state, priority, elapsed, runner}."""
     ahead = _ahead(owner_id=owner_id, exclude_run=exclude_run)
     for item in (*own, *ahead):
-        item["key"] = _key(item["path"], item["executor"], item["requirements"])
+        if "key" not in item:
+            item["key"] = _key(item["path"], item["executor"], item["requirements"])
     keys = {item["key"] for item in (*own, *ahead)}
     past = history(owner_id=owner_id, keys=keys, workflow_id=workflow_id)
     known = {n["name"]: past.duration(n["key"], n["name"]) for n in own}
@@ -284,23 +288,45 @@ def _estimate(
     )
 
 
-def workflow_estimate(*, workflow: Workflow, revision: str | None = None) -> tuple[str, Estimate]:
-    """Before execution: every node of the revision (latest when None) still to run."""
-    sha = selectors.revision_resolve(workflow=workflow, revision=revision)
-    # The stored file was validated when it was published: read, not parsed again (validation and
-    # planning cost more than the whole estimate on large workflows); the model computes the priorities.
+_SHAPES: OrderedDict[tuple, tuple] = OrderedDict()  # (repo, sha) → (nodes, edges); a revision never changes
+_SHAPES_KEPT = 16
+_shapes_lock = threading.Lock()
+
+
+def _revision_shape(*, workflow: Workflow, sha: str) -> tuple[list[dict], list[tuple[str, str]]]:
+    """A revision's nodes (path, executor, requirements) and ordering edges. The stored file was
+    validated when it was published: read, not parsed again (validation and planning cost more than
+    the whole estimate of a large workflow; the model computes the priorities), and kept for the
+    next estimate of the same revision (the web app asks again and again)."""
+    key = (str(workflow.repo_key), sha)
+    with _shapes_lock:
+        if key in _SHAPES:
+            _SHAPES.move_to_end(key)
+            return _SHAPES[key]
     document = json.loads(selectors.workflow_file(workflow=workflow, sha=sha))
     defaults = selectors.workflow_requirements(workflow=workflow, sha=sha)
-    own, edges = [], []
+    nodes, edges = [], []
     for name, obj in document.items():
         if obj.get("type") == "Node":
             requirements = merged_requirements(defaults, obj)
-            own.append({
+            nodes.append({
                 "name": name, "path": obj["path"], "executor": requirements["executor"], "requirements": requirements,
-                "tags": requirements["tags"], "state": TaskState.QUEUED, "priority": None,
+                "tags": requirements["tags"], "key": _key(obj["path"], requirements["executor"], requirements),
             })
         elif obj.get("type") == "Connection" and not obj.get("feedback", False):
             edges.append((obj["input"][0], obj["output"][0]))
+    with _shapes_lock:
+        _SHAPES[key] = (nodes, edges)
+        while len(_SHAPES) > _SHAPES_KEPT:
+            _SHAPES.popitem(last=False)
+    return nodes, edges
+
+
+def workflow_estimate(*, workflow: Workflow, revision: str | None = None) -> tuple[str, Estimate]:
+    """Before execution: every node of the revision (latest when None) still to run."""
+    sha = selectors.revision_resolve(workflow=workflow, revision=revision)
+    nodes, edges = _revision_shape(workflow=workflow, sha=sha)
+    own = [{**node, "state": TaskState.QUEUED, "priority": None} for node in nodes]
     estimate = _estimate(
         owner_id=workflow.owner_id, workflow_id=workflow.pk, own=own, edges=edges, now=timezone.now(), exclude_run=None,
     )
