@@ -1,9 +1,9 @@
 """Reads for duration estimates: history, the runners that fit, the queue ahead; the model does the rest.
 
 SPEC.md "Estimates". A node's duration comes from the recent successful tasks of the same owner
-(capped at ESTIMATE_SAMPLES per level): the same node of the same workflow (with the same path,
-executor and requirements: two Command nodes share a path but not a duration), else the same path,
-executor and requirements, else the same path, else the same node group (the path's first element),
+(capped at ESTIMATE_SAMPLES per level): the same node of the same workflow with the same path and
+executor, in its latest ESTIMATE_NODE_RUNS runs (two Command nodes share a path but not a duration),
+else the same path, executor and requirements, else the same path, else the same node group (the path's first element),
 else ESTIMATE_DEFAULT_S. A sample is the
 time a task held its runner's slot: from its lease to its finish (the runner's start when it has no
 lease time), so the hand-over to the runner is part of it. Reused tasks did not run and are no sample.
