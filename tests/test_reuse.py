@@ -228,3 +228,22 @@ def test_digests_are_stored_as_tasks_become_ready(first_run):
     assert all(len(digest) == 64 for digest in digests.values()), digests
     assert len(set(digests.values())) == len(digests)  # five different computations
     assert Task.objects.filter(state=TaskState.SUCCEEDED, input_digest="").count() == 0
+
+
+def test_a_feedback_value_is_part_of_the_digest(alice_client, alice):
+    """root.result feeds power.exponent back: run 1 reads root's saved value (2), run 2 root's output of
+    run 1 (15), so power runs again with it; run 3 reads 15 again, so nothing runs."""
+    document = nc_file("arithmetic.nc")
+    document["root"]["terminals"]["result"]["value"] = 2.0
+    document["feedback"] = {
+        "type": "Connection", "name": "feedback", "uniquename": "feedback", "input": ["root", "result"],
+        "output": ["power", "exponent"], "feedback": True,
+    }
+    workflow_id = published(alice_client, "feedback", document=document)
+    runner, _ = online_runner(alice, "fb")
+    outputs = []
+    for expected in (set(NODE_EX_NODES), {"power", "multiply", "subtract"}, set()):
+        run = execute(alice_client, workflow_id)
+        assert set(run_all(runner)) == expected
+        outputs.append(status_of(alice_client, workflow_id, run["id"])["nodes"]["power"]["outputs"]["result"])
+    assert outputs == [25.0, 5.0 ** 15, 5.0 ** 15]
