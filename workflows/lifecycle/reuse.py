@@ -74,7 +74,9 @@ def run_created(*, run: Run, queued_ids: list[int]) -> None:
     """NW-REUSE hook of run_create, inside its transaction: the roots (created queued, digests set)
     that may reuse an earlier result do."""
     if run.reuse and queued_ids:
-        _reuse_ready(run_ids=[run.pk], candidates=Task.objects.filter(run=run, state=TaskState.QUEUED, may_reuse=True))
+        roots = Task.objects.filter(run=run, state=TaskState.QUEUED, may_reuse=True)
+        wanted = [(pk, digest, run.workflow_id) for pk, digest in roots.values_list("pk", "input_digest")]
+        _reuse_ready(run_ids=[run.pk], wanted=wanted)
 
 
 # ---------------------------------------------------------------- released children
@@ -100,7 +102,7 @@ def tasks_released(released: tuple[int, ...]) -> tuple[int, ...]:
         return released
     reused = _reuse_ready(
         run_ids=sorted({task.run_id for task in reusing}),
-        candidates=Task.objects.filter(pk__in=[task.pk for task in reusing], state=TaskState.QUEUED),
+        wanted=[(task.pk, task.input_digest, task.run.workflow_id) for task in reusing],
     )
     if not reused:
         return released
@@ -134,17 +136,14 @@ def _store_digests(tasks: list[Task]) -> None:
 # ---------------------------------------------------------------- the reuse itself
 
 
-def _reuse_ready(*, run_ids: list[int], candidates) -> dict:
-    """Queued tasks among `candidates` (a queryset; digests stored) whose digest matches an earlier
-    succeeded task of the same workflow become succeeded with its outputs; their children are released
-    and, digested, looked at in turn. Returns {"reused": ids, "released": ids still queued}."""
+def _reuse_ready(*, run_ids: list[int], wanted: list[tuple[int, str, int]]) -> dict:
+    """Queued tasks that may reuse, as (id, digest stored, workflow id): those whose digest matches an
+    earlier succeeded task of the same workflow become succeeded with its outputs; their children are
+    released and, digested, looked at in turn. Returns {"reused": ids, "released": ids still queued}."""
     all_reused: list[int] = []
     all_released: list[int] = []
     now = timezone.now()
-    while True:
-        wanted = list(candidates.select_related("run").values_list("pk", "input_digest", "run__workflow_id"))
-        if not wanted:
-            break
+    while wanted:
         sources = _sources(wanted)
         if not sources:
             break
@@ -153,6 +152,8 @@ def _reuse_ready(*, run_ids: list[int], candidates) -> dict:
             source = sources.get((workflow_id, digest))
             if source is not None:
                 reused[pk] = source
+        if not reused:
+            break
         rows = [Task(pk=pk, reused_from=source) for pk, source in reused.items()]
         Task.objects.bulk_update(rows, ["reused_from"])
         producer = Task.objects.filter(pk=OuterRef("reused_from")).values("outputs")[:1]
@@ -172,9 +173,9 @@ def _reuse_ready(*, run_ids: list[int], candidates) -> dict:
         )
         _store_digests(children)
         all_released.extend(released)
-        candidates = Task.objects.filter(
-            pk__in=[task.pk for task in children if task.may_reuse and task.run.reuse], state=TaskState.QUEUED
-        )
+        wanted = [
+            (task.pk, task.input_digest, task.run.workflow_id) for task in children if task.may_reuse and task.run.reuse
+        ]
     if all_reused:
         Run.objects.filter(pk__in=run_ids, started__isnull=True).update(started=now)
         transaction.on_commit(notify_queued)
