@@ -111,3 +111,17 @@ def test_five_thousand_nodes_in_one_pass():
     schedule = simulate(graph, edges, [runner("a", slots=25), runner("b", slots=25)], fits)
     assert schedule.end == 100.0
     assert len(schedule.critical_path) == 100
+
+
+def test_the_model_and_the_digest_import_nothing_from_django():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; import workflows.estimate_model, workflows.input_digest; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework')))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
