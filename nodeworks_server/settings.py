@@ -249,3 +249,14 @@ RUNNER_LIBRARY_MAX_BYTES = env_int("NODEWORKS_RUNNER_LIBRARY_MAX_BYTES", 2 * 102
 RUNNER_PROTOCOL_VERSIONS = ("1",)
 # PostgreSQL: a run this large refreshes the queue table's planner statistics once committed.
 ANALYZE_AFTER_TASKS = env_int("NODEWORKS_ANALYZE_AFTER_TASKS", 1000)
+# Duration estimates (workflows/estimates.py): recent successes per node path, the duration of a node
+# with no history, the slots of a runner never seen holding tasks (the runner's own --concurrency
+# default), the least a running task is assumed to have left, how many queued tasks of other runs are
+# simulated ahead, and the largest run whose status payload carries live estimates.
+ESTIMATE_SAMPLES = env_int("NODEWORKS_ESTIMATE_SAMPLES", 50)
+ESTIMATE_NODE_RUNS = env_int("NODEWORKS_ESTIMATE_NODE_RUNS", 5)  # a workflow's latest runs read per node
+ESTIMATE_DEFAULT_S = env_float("NODEWORKS_ESTIMATE_DEFAULT_S", 1.0)
+ESTIMATE_RUNNER_SLOTS = env_int("NODEWORKS_ESTIMATE_RUNNER_SLOTS", 2)
+ESTIMATE_MIN_REMAINING_S = env_float("NODEWORKS_ESTIMATE_MIN_REMAINING_S", 0.1)
+ESTIMATE_MAX_AHEAD = env_int("NODEWORKS_ESTIMATE_MAX_AHEAD", 10_000)
+ESTIMATE_MAX_NODES = env_int("NODEWORKS_ESTIMATE_MAX_NODES", 5_000)

@@ -50,6 +50,7 @@ def runner_facts_serving(owner_id: int) -> list[RunnerFacts]:
             executors=tuple(runner.executors),
             online=runner.is_online,
             accepting=not (runner.paused or runner.shutdown_requested),
+            last_seen=runner.last_contact,
         )
         for runner in runners_serving(owner_id)
     ]

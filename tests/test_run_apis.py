@@ -27,6 +27,7 @@ NODE_EX_NODES = ["power", "multiply", "integer", "subtract", "root"]
 NODE_EX_RESULTS = {"power": 3125.0, "multiply": 271875.0, "integer": 87, "subtract": 271860.0, "root": 15.0}
 STATUS_NODE_KEYS = {"state", "attempt", "runner", "started", "finished", "outputs", "artifacts", "waiting", "error"}
 STATUS_NODE_KEYS |= {"task_id", "name", "path"}  # added for the web app
+STATUS_NODE_KEYS |= {"reused_from", "estimated_start", "estimated_finish"}  # issue 13: reuse and live estimates
 
 
 # ---------------------------------------------------------------- helpers (also used by the other test files)
@@ -700,7 +701,7 @@ def test_bob_sees_nothing_of_alices_runs(alice_client, bob_client, alice):
     context, artifact = stored_artifact(alice_client, alice)
     workflow_id, run_id = context["workflow_id"], context["run"]["id"]
     log_task = Task.objects.get(run_id=run_id, node="root")
-    execute(alice_client, workflow_id)  # a second run, with queued tasks bob must not clear
+    execute(alice_client, workflow_id, reuse=False)  # a second run, with queued tasks bob must not clear
     assert Task.objects.filter(state=TaskState.QUEUED).count() == 3
     states_before = dict(Task.objects.values_list("pk", "state"))
     for url in [

@@ -79,8 +79,8 @@ def published(client, name="chain", length=3) -> int:
     return response.json()["id"]
 
 
-def execute(client, workflow_id: int) -> dict:
-    response = client.post(f"/api/v1/workflow/execute/{workflow_id}", {}, format="json")
+def execute(client, workflow_id: int, **body) -> dict:
+    response = client.post(f"/api/v1/workflow/execute/{workflow_id}", body, format="json")
     assert response.status_code == 201, response.content
     return response.json()["run"]
 
@@ -350,12 +350,12 @@ def test_runs_list_newest_first_with_counts_durations_and_who(alice_client, alic
     runner = online_runner(alice)
     first = execute(alice_client, workflow_id)
     finish_run(runner)
-    second = execute(alice_client, workflow_id)
+    second = execute(alice_client, workflow_id, reuse=False)  # runs again, not reusing the first run's results
     payload = lease(runner)
     assert [p["node"]["uniquename"] for p in payload] == ["n0"]
     report(runner, payload[0], state="failed")  # no retries: the run fails, n1 and n2 upstream_failed
 
-    third = execute(alice_client, workflow_id)
+    third = execute(alice_client, workflow_id, reuse=False)
     body = alice_client.get(f"/api/v1/workflow/runs/{workflow_id}").json()
     assert body["count"] == 3
     assert body["next"] is None and body["previous"] is None

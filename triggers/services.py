@@ -66,13 +66,13 @@ def _label_check(name: str, field: str) -> str:
     return name
 
 
-def _start(*, user, workflow: Workflow | None, revision: str, inputs: dict) -> Run:
+def _start(*, user, workflow: Workflow | None, revision: str, inputs: dict, reuse: bool = True) -> Run:
     """A run through the execute API's own service, in a savepoint; DomainError says why it could not."""
     if workflow is None:
         raise InvalidInput("its workflow was deleted")
     try:
         with transaction.atomic():
-            run = run_create(user=user, workflow=workflow, revision=revision or None, inputs=inputs)
+            run = run_create(user=user, workflow=workflow, revision=revision or None, inputs=inputs, reuse=reuse)
     except DomainError:
         raise
     except Exception as exc:  # a broken git repository, a database error: this start only
@@ -325,7 +325,11 @@ def timer_fire(*, timer_id: int, scheduled: datetime.datetime, now: datetime.dat
         }
     else:
         try:
-            run = _start(user=timer.owner, workflow=timer.workflow, revision=timer.revision, inputs=timer.inputs)
+            # reuse off: time is why a timer runs (new data outside, a clock), so every node runs again; an
+            # event's run reuses what its payload did not change, as an execute call does
+            run = _start(
+                user=timer.owner, workflow=timer.workflow, revision=timer.revision, inputs=timer.inputs, reuse=False,
+            )
         except DomainError as exc:
             record = {"last_outcome": FireOutcome.FAILED, "last_reason": exc.message, "failures": F("failures") + 1}
             if timer.workflow_id is None:  # for good: nothing left to run

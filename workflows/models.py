@@ -57,6 +57,10 @@ class Run(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.RUNNING, db_index=True)
     input_overrides = models.JSONField(default=dict, blank=True)
+    # Reuse of unchanged results (docs/api-decisions.md, "Reuse and rerun"): False runs every node;
+    # rerun_from names the nodes that run with their descendants whatever their inputs.
+    reuse = models.BooleanField(default=True)
+    rerun_from = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -148,6 +152,15 @@ class Task(models.Model):
     error = models.TextField(blank=True, default="")
     # The lease whose result was accepted last, so a resent result gets the stored outcome.
     finished_lease_id = models.UUIDField(null=True, blank=True)
+    # Reuse (workflows/lifecycle/reuse.py): the digest of what the node computes from (path,
+    # requirements, input values), written when the task becomes ready; a later ready task of the
+    # same workflow with the same digest takes this one's outputs instead of running.
+    input_digest = models.CharField(max_length=64, blank=True, default="")
+    may_reuse = models.BooleanField(default=True)  # False: forcerun, rerun_from or a run with reuse off
+    # The id of the task that produced the outputs (and artifacts) this one reused without running.
+    # A plain id, not a foreign key: reuse stays within a workflow, whose tasks are deleted together,
+    # and a self-reference would make every cascade scan the table for rows pointing at the deleted.
+    reused_from = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "-priority", "id"]
@@ -177,6 +190,12 @@ class Task(models.Model):
                 fields=["finished_lease_id"],
                 condition=models.Q(finished_lease_id__isnull=False),
                 name="task_finished_lease_idx",
+            ),
+            # Reuse: an earlier succeeded task with the same input digest.
+            models.Index(
+                fields=["input_digest"],
+                condition=models.Q(state="succeeded") & ~models.Q(input_digest=""),
+                name="task_reuse_digest_idx",
             ),
         ]
 

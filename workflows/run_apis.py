@@ -26,6 +26,8 @@ class RunOutputSerializer(serializers.Serializer):
     state = serializers.CharField()
     revision = serializers.CharField()
     input_overrides = serializers.JSONField()
+    reuse = serializers.BooleanField()
+    rerun_from = serializers.ListField(child=serializers.CharField())
     created = serializers.DateTimeField()
     started = serializers.DateTimeField(allow_null=True)
     finished = serializers.DateTimeField(allow_null=True)
@@ -43,6 +45,15 @@ class WorkflowExecuteApi(APIView):
         inputs = serializers.DictField(
             child=serializers.JSONField(), required=False, default=dict, help_text='{"node.terminal": value}'
         )
+        reuse = serializers.BooleanField(
+            required=False, default=True,
+            help_text="reuse the outputs of an earlier task of this workflow with the same inputs (default true); "
+            "false runs every node",
+        )
+        rerun_from = serializers.ListField(
+            child=serializers.CharField(max_length=255), required=False, default=list, max_length=100_000,
+            help_text="node names that run, with their descendants, whatever their inputs; the rest is reused",
+        )
 
     class OutputSerializer(serializers.Serializer):
         run = RunOutputSerializer()
@@ -57,6 +68,8 @@ class WorkflowExecuteApi(APIView):
             workflow=workflow,
             revision=data.validated_data.get("revision") or None,
             inputs=data.validated_data["inputs"],
+            reuse=data.validated_data["reuse"],
+            rerun_from=data.validated_data["rerun_from"],
         )
         run.refresh_from_db()  # an empty workflow finished inside run_create
         return Response(self.OutputSerializer({"run": run}).data, status=status.HTTP_201_CREATED)

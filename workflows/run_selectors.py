@@ -14,7 +14,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from nodeworks_server.errors import NotFound
-from workflows import runner_facts, selectors
+from workflows import estimates, runner_facts, selectors
 from workflows.lifecycle import tags_fit
 from workflows.models import HELD_TASK_STATES, Artifact, Run, RunState, Task, TaskDependency, TaskLog, TaskState, Workflow
 
@@ -164,7 +164,7 @@ def run_status(*, run: Run) -> dict:
     tasks = list(
         Task.objects.filter(run=run)
         .select_related("runner", "tagset")
-        .defer("node_data", "input_sources", "requirements")
+        .defer("node_data", "input_sources")
         # The node's display name ("Float") without loading the whole node object.
         .annotate(display_name=KT("node_data__name"))
         .order_by("id")
@@ -176,6 +176,21 @@ def run_status(*, run: Run) -> dict:
     ):
         artifacts[(task_id, attempt)].append({"id": str(artifact_id), "name": name, "sha256": sha256})
 
+    # Reused tasks show the producer's artifacts (their provenance names the producer) and where they came from.
+    producers = {}
+    if any(task.reused_from is not None for task in tasks):
+        reused_ids = Task.objects.filter(run=run, reused_from__isnull=False).values("reused_from")
+        producers = {
+            pk: (run_id, attempt)
+            for pk, run_id, attempt in Task.objects.filter(pk__in=reused_ids).values_list("pk", "run_id", "attempt")
+        }
+        for task_id, attempt, artifact_id, name, sha256 in (
+            Artifact.objects.filter(task_id__in=reused_ids).order_by("created").values_list(
+                "task_id", "attempt", "id", "name", "sha256"
+            )
+        ):
+            artifacts[(task_id, attempt)].append({"id": str(artifact_id), "name": name, "sha256": sha256})
+
     parents: dict[int, list[str]] = defaultdict(list)
     if any(task.state == TaskState.PENDING for task in tasks):
         unfinished = (
@@ -186,12 +201,15 @@ def run_status(*, run: Run) -> dict:
         for child_id, parent_node in unfinished:
             parents[child_id].append(parent_node)
     runners = None
-    if run.state == RunState.RUNNING and any(task.state == TaskState.QUEUED for task in tasks):
+    if run.state == RunState.RUNNING and tasks:  # the waiting reasons and the live estimate
         runners = runner_facts.runners_serving(tasks[0].owner_id)
 
     now = timezone.now()
+    estimate = estimates.run_estimate(run=run, tasks=tasks, runners=runners, now=now)
     nodes = {}
     for task in tasks:
+        producer = producers.get(task.reused_from) if task.reused_from is not None else None
+        at = estimate.nodes.get(task.node) if estimate is not None else None
         nodes[task.node] = {
             "task_id": task.pk,
             "name": task.display_name,
@@ -202,11 +220,21 @@ def run_status(*, run: Run) -> dict:
             "started": task.started,
             "finished": task.finished,
             "outputs": task.outputs,
-            "artifacts": artifacts.get((task.pk, task.attempt), []),
+            "artifacts": (
+                artifacts.get((task.reused_from, producer[1]), []) if producer else artifacts.get((task.pk, task.attempt), [])
+            ),
             "waiting": _waiting(task, now=now, parents=parents, runners=runners),
             "error": task.error or None,
+            # Additive keys (the payload is a contract: nothing above is renamed or removed).
+            "reused_from": {"task_id": task.reused_from, "run": producer[0] if producer else None}
+            if task.reused_from is not None else None,
+            "estimated_start": at.start if at is not None else None,
+            "estimated_finish": at.finish if at is not None else None,
         }
-    return {"run": run_summary(run), "nodes": nodes}
+    summary = run_summary(run)
+    if estimate is not None:
+        summary["estimated_finish"] = estimate.finish
+    return {"run": summary, "nodes": nodes}
 
 
 # ---------------------------------------------------------------- the sheet after a run

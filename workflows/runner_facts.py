@@ -7,6 +7,7 @@ AppConfig.ready() (runners/apps.py); the arrow stays runners → workflows.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class RunnerFacts:
     executors: tuple[str, ...]
     online: bool  # seen within the online window
     accepting: bool  # neither paused nor draining
+    # When it last called (estimates count an idle runner in its long-poll as there); None: unknown.
+    last_seen: datetime | None = None
 
 
 # owner id → (every node path the runners serving that owner reported, those runners' names), or

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workflows import apis, run_apis, web_apis
+from workflows import apis, estimate_apis, run_apis, web_apis
 
 urlpatterns = [
     # Both forms list workflows: SPEC names `workflow/`, every other path has no trailing slash.
@@ -14,6 +14,7 @@ urlpatterns = [
     path("workflow/history/<int:workflow_id>", apis.WorkflowHistoryApi.as_view(), name="workflow-history"),
     path("workflow/delete/<int:workflow_id>", apis.WorkflowDeleteApi.as_view(), name="workflow-delete"),
     path("workflow/plan/<int:workflow_id>", apis.WorkflowPlanApi.as_view(), name="workflow-plan"),
+    path("workflow/estimate/<int:workflow_id>", estimate_apis.WorkflowEstimateApi.as_view(), name="workflow-estimate"),
     path("workflow/execute/<int:workflow_id>", run_apis.WorkflowExecuteApi.as_view(), name="workflow-execute"),
     path("workflow/cancel/<int:workflow_id>", run_apis.WorkflowCancelApi.as_view(), name="workflow-cancel"),
     path("workflow/status/<int:workflow_id>", run_apis.WorkflowStatusApi.as_view(), name="workflow-status"),

@@ -26,10 +26,12 @@ One module per job, one public surface (this one); callers outside the package i
 - run_end.py    the one "is the run done?" step (run_finish_if_done)
 - locks.py      the one lock order: the run row, then its task rows (run_lock)
 - downstream.py the descendants of an ended task end upstream_failed (one recursive statement)
+- reuse.py      a ready task whose input digest matches an earlier success takes its outputs (NW-REUSE hooks)
 
 The runners app owns runner rows; it hands their facts in (RunnerScope) and calls these functions.
 """
 
+from workflows.lifecycle import reuse
 from workflows.lifecycle.cancel import cancel_all, queue_clear, run_cancel, runs_cancel
 from workflows.lifecycle.claim import RunnerScope, successors_queued, tasks_claim
 from workflows.lifecycle.data import artifact_for_runner, artifact_store, log_append
@@ -60,6 +62,7 @@ __all__ = [
     "queue_clear",
     "results_report",
     "retry_backoff",
+    "reuse",
     "run_cancel",
     "run_finish_if_done",
     "run_queued",

@@ -16,7 +16,7 @@ from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from nodeworks_server import hot_sql
-from workflows.lifecycle import downstream, fence, locks
+from workflows.lifecycle import downstream, fence, locks, reuse
 from workflows.lifecycle.run_end import run_finish_if_done
 from workflows.models import (
     HELD_TASK_STATES,
@@ -98,6 +98,8 @@ def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[in
         done, released = _succeed_on_postgresql(runner_id=runner_id, results=results, now=timezone.now())
     else:
         done, released = _succeed_with_orm(runner_id=runner_id, results=results, now=timezone.now())
+    if released:  # NW-REUSE hook: released children that match an earlier result take it instead of running
+        released = reuse.tasks_released(released)
     if released:
         transaction.on_commit(notify_queued)
     return {lease for _, _, lease in done}, released, sorted({run_id for _, run_id, _ in done})

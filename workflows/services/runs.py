@@ -8,6 +8,7 @@ from django.utils import timezone
 from nodeworks_server.errors import InvalidInput
 from nodeworks_server.storable_text import unstorable_text
 from workflows import selectors
+from workflows.lifecycle import reuse as reuse_step
 from workflows.lifecycle import run_queued
 from workflows.models import Run, TagSet, TaskState
 from workflows.nodeworks_format import Graph
@@ -74,13 +75,22 @@ class RunPlan:
     edges: list[tuple[str, str]]  # (parent, child), one per pair
 
 
-def run_prepare(*, workflow, revision: str | None = None, inputs: dict | None = None) -> RunPlan:
+def run_prepare(
+    *, workflow, revision: str | None = None, inputs: dict | None = None, reuse: bool = True,
+    rerun_from: list[str] | None = None,
+) -> RunPlan:
     """Git reads, parsing, overrides and planning: the slow part of a run, done before the transaction
-    opens (on SQLite a write transaction holds the database's only write lock)."""
+    opens (on SQLite a write transaction holds the database's only write lock). With `reuse`, the roots'
+    input digests are computed here too (lifecycle/reuse.py), and `forcerun` nodes and the
+    `rerun_from` nodes with their descendants are marked as never reusing."""
     sha = selectors.revision_resolve(workflow=workflow, revision=revision)
     graph = selectors.workflow_graph(workflow=workflow, sha=sha)
     defaults = selectors.workflow_requirements(workflow=workflow, sha=sha)
     overridden = _apply_overrides(graph, inputs or {})
+    # NW-REUSE: rerun_from names nodes of this revision
+    unknown = [name for name in (rerun_from or []) if name not in graph.nodes]
+    if unknown:
+        raise InvalidInput(f"rerun_from: no node named {unknown[0]!r} in revision {sha[:10]}", field="rerun_from")
     plan = graph.plan()
 
     sources: dict[str, dict[str, list]] = {name: {} for name in graph.nodes}
@@ -96,9 +106,24 @@ def run_prepare(*, workflow, revision: str | None = None, inputs: dict | None = 
             children[src_node] += 1
             edges.append((src_node, dst_node))
 
+    # NW-REUSE: which nodes may reuse, and the digests of the roots (queued at once)
+    forced = reuse_step.forced_nodes(nodes=graph.nodes, edges=graph.edges(), rerun_from=rerun_from or [])
+    saved = {**graph.nodes, **overridden}
+    feedback = reuse_step.feedback_outputs(
+        workflow_id=workflow.pk, before=timezone.now(),
+        nodes={src for name in graph.nodes if not parents[name] for terminal in sources[name].values()
+               for src, _, is_feedback in terminal if is_feedback},
+    ) if reuse else {}
+
     tasks = []
     for name, node in graph.nodes.items():
         requirements = _merged_requirements(defaults, node)
+        digest = ""
+        if reuse and not parents[name]:
+            digest = reuse_step.root_digest(
+                node=overridden.get(name, node), requirements=requirements, sources=sources[name],
+                feedback=feedback, saved=saved,
+            )
         tasks.append(
             {
                 "node": name,
@@ -113,23 +138,37 @@ def run_prepare(*, workflow, revision: str | None = None, inputs: dict | None = 
                 "pending_parents": len(parents[name]),
                 "child_count": children[name],
                 "state": TaskState.PENDING if parents[name] else TaskState.QUEUED,
+                "input_digest": digest,
+                "may_reuse": reuse and name not in forced,
             }
         )
     return RunPlan(sha=sha, tasks=tasks, edges=edges)
 
 
-def run_create(*, user, workflow, revision: str | None = None, inputs: dict | None = None) -> Run:
+def run_create(
+    *, user, workflow, revision: str | None = None, inputs: dict | None = None, reuse: bool = True,
+    rerun_from: list[str] | None = None,
+) -> Run:
     """A run pinned to one revision, one task per node: tasks without parents are created queued, the
-    others pending (the lifecycle queues them as their parents succeed)."""
-    prepared = run_prepare(workflow=workflow, revision=revision, inputs=inputs)
-    return run_insert(user=user, workflow=workflow, prepared=prepared, inputs=inputs or {})
+    others pending (the lifecycle queues them as their parents succeed). With `reuse`, a node whose
+    inputs match an earlier success takes its outputs (lifecycle/reuse.py), except `forcerun` nodes
+    and the `rerun_from` nodes with their descendants."""
+    prepared = run_prepare(workflow=workflow, revision=revision, inputs=inputs, reuse=reuse, rerun_from=rerun_from)
+    return run_insert(
+        user=user, workflow=workflow, prepared=prepared, inputs=inputs or {}, reuse=reuse, rerun_from=rerun_from or [],
+    )
 
 
 @transaction.atomic
-def run_insert(*, user, workflow, prepared: RunPlan, inputs: dict) -> Run:
+def run_insert(
+    *, user, workflow, prepared: RunPlan, inputs: dict, reuse: bool = True, rerun_from: list[str] | None = None,
+) -> Run:
     """The run, its tasks and their dependencies, in a fixed number of statements whatever the size."""
     tagset_ids = _tagsets({task["tags"] for task in prepared.tasks})
-    run = Run.objects.create(workflow=workflow, revision=prepared.sha, created_by=user, input_overrides=inputs)
+    run = Run.objects.create(
+        workflow=workflow, revision=prepared.sha, created_by=user, input_overrides=inputs, reuse=reuse,
+        rerun_from=list(rerun_from or []),
+    )
     rows = [{**task, "tagset_id": tagset_ids[task["tags"]]} for task in prepared.tasks]
     queued_at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
@@ -148,6 +187,8 @@ def run_insert(*, user, workflow, prepared: RunPlan, inputs: dict) -> Run:
             edges = prepared.edges
         if edges:
             cursor.execute(_INSERT_DEPENDENCIES[connection.vendor], {"run": run.pk, "edges": _json(edges)})
+    if reuse and any(task["may_reuse"] and task["state"] == TaskState.QUEUED for task in prepared.tasks):
+        reuse_step.run_created(run=run)  # NW-REUSE
     run_queued(run_id=run.pk, task_count=len(rows))
     return run
 
@@ -158,7 +199,8 @@ def _json(value) -> str:
 
 _TASK_COLUMNS = (
     "run_id, owner_id, node, path, node_data, input_sources, requirements, executor, tagset_id, priority, state, "
-    "pending_parents, child_count, attempt, failures, lost_leases, max_retries, cancel_requested, queued_at, error"
+    "pending_parents, child_count, attempt, failures, lost_leases, max_retries, cancel_requested, queued_at, error, "
+    "input_digest, may_reuse"
 )
 
 _INSERT_TASKS = {
@@ -166,11 +208,11 @@ _INSERT_TASKS = {
         INSERT INTO workflows_task ({_TASK_COLUMNS})
         SELECT %(run)s, %(owner)s, r.node, r.path, r.node_data, r.input_sources, r.requirements, r.executor,
                r.tagset_id, r.priority, r.state, r.pending_parents, r.child_count, 1, 0, 0, r.max_retries, false,
-               CASE WHEN r.state = 'queued' THEN %(queued_at)s::timestamptz END, ''
+               CASE WHEN r.state = 'queued' THEN %(queued_at)s::timestamptz END, '', r.input_digest, r.may_reuse
         FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
             node text, path jsonb, node_data jsonb, input_sources jsonb, requirements jsonb, executor text,
             tagset_id bigint, priority double precision, state text, pending_parents integer, child_count integer,
-            max_retries integer)
+            max_retries integer, input_digest text, may_reuse boolean)
         RETURNING node, id
     """,  # noqa: S608 - a constant column list
     # json_extract, not ->>: SQLite before 3.38 has no JSON operators.
@@ -182,7 +224,8 @@ _INSERT_TASKS = {
                json_extract(value, '$.tagset_id'), json_extract(value, '$.priority'), json_extract(value, '$.state'),
                json_extract(value, '$.pending_parents'), json_extract(value, '$.child_count'), 1, 0, 0,
                json_extract(value, '$.max_retries'), 0,
-               CASE WHEN json_extract(value, '$.state') = 'queued' THEN %(queued_at)s END, ''
+               CASE WHEN json_extract(value, '$.state') = 'queued' THEN %(queued_at)s END, '',
+               json_extract(value, '$.input_digest'), json_extract(value, '$.may_reuse')
         FROM json_each(%(rows)s)
         ORDER BY key
     """,  # noqa: S608 - a constant column list

@@ -1,0 +1,53 @@
+"""The digest that decides reuse: what a node computes from, hashed (pure; no Django).
+
+Two tasks with the same digest are expected to produce the same outputs: same node kind (`path`),
+same requirements (where and how it runs), same input values (upstream outputs it consumes, after
+the value rules of workflows/inputs.py, and its unconnected saved values), and, for nodes without
+inputs (types/*), the saved output values they emit. Values not part of the computation are left
+out on purpose: the node's name, position, layer, and the stale saved outputs of nodes with inputs
+(Nodeworks refreshes them whenever a sheet is saved after a run, which must not defeat reuse).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+# Requirements that change how often a node is tried, not what it computes.
+_NOT_COMPUTING = ("retries",)
+# Bumped when the digest's recipe changes, so old digests never match new ones.
+_RECIPE = 1
+
+
+def _canonical(value) -> str:
+    # sort_keys: PostgreSQL's jsonb does not keep key order, so a value read back may be reordered.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True, default=str)
+
+
+def input_digest(*, node: Mapping, requirements: Mapping, inputs: Mapping) -> str:
+    """`node`: the task's node object (input overrides applied); `inputs`: {terminal: value} as the
+    runner receives them (workflows.inputs.assemble_inputs)."""
+    terminals = node.get("terminals") or {}
+    has_inputs = any((terminal.get("opts") or {}).get("in", False) for terminal in terminals.values())
+    emitted = {}
+    if not has_inputs:
+        # A types/* node emits its saved output values cast to the terminal's dtype.
+        for name, terminal in terminals.items():
+            opts = terminal.get("opts") or {}
+            emitted[name] = [terminal.get("value"), opts.get("dtype")]
+    recipe = {
+        "recipe": _RECIPE,
+        "path": list(node.get("path") or []),
+        "requirements": {key: value for key, value in requirements.items() if key not in _NOT_COMPUTING},
+        "inputs": dict(inputs),
+        "emitted": emitted,
+        # Plug-in nodes may keep their settings here (Nodeworks's own customState).
+        "state": node.get("customState"),
+    }
+    return hashlib.sha256(_canonical(recipe).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def forcerun(node: Mapping) -> bool:
+    """Nodeworks's own node key: the node runs every time, whatever its inputs."""
+    return node.get("forcerun") is True
