@@ -127,6 +127,7 @@ class Bench:
         self.token = ""
         self.runners: list[subprocess.Popen] = []
         self.runner_count = 0
+        self.lease_wait_s = 2.0 if args.sizes == "small" else 20.0  # the runner's default --lease-wait: 20 s
         self.rows: list[dict] = []
 
     # ------------------------------------------------------------ infrastructure
@@ -185,6 +186,8 @@ class Bench:
             command = [str(BIN / "nodeworks-runner"), "run", "--config", str(config), "--concurrency",
                        str(self.size["concurrency"]), "--executors", "local", "--state-dir", str(home / "state"),
                        "--work-dir", str(home / "work")]
+            if self.args.sizes == "small":  # the smoke: short long-polls, so that stopping runners is quick
+                command += ["--lease-wait", str(self.lease_wait_s)]
             command += self.args.runner_args.split() if self.args.runner_args else []
             log = open(home / "runner.log", "w")  # noqa: SIM115 (the child writes it until stopped)
             self.runners.append(subprocess.Popen(command, env=self.runner_env(home), stdout=log,
@@ -199,7 +202,9 @@ class Bench:
         env["HOME"] = str(home)  # nothing of the user's own runner configuration is read
         return env
 
-    def stop_runners(self) -> None:
+    def stop_runners(self, *, wait: bool = True) -> None:
+        if not self.runners:
+            return
         for process in self.runners:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -210,6 +215,14 @@ class Bench:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.runners = []
+        if not wait:
+            return
+        # A runner stopped during its long-poll leaves that call waiting in the server, which can still
+        # lease tasks to it (held until their lease expires, 60 s): the next scenario waits it out.
+        time.sleep(self.lease_wait_s + 1)
+        held = self.sql("SELECT count(*) FROM workflows_task WHERE state IN ('leased', 'running')")[0][0]
+        if held:
+            raise RuntimeError(f"{held} tasks are still held by stopped runners")
 
     def sql(self, query: str, params=None, *, fetch: bool = True):
         import psycopg
@@ -376,7 +389,7 @@ class Bench:
                 say(f"  {r['metric']:<26} {value:>14} {base:>12} {ratio:>9}  {target} {verdict}")
 
     def close(self) -> None:
-        self.stop_runners()
+        self.stop_runners(wait=False)
         if self.server and self.server.poll() is None:
             os.killpg(self.server.pid, signal.SIGTERM)
             try:
@@ -567,7 +580,6 @@ def main() -> int:
         for scenario in SCENARIOS:
             if scenario in only:
                 getattr(bench, scenario.replace("-", "_"))()
-        bench.stop_runners()
     finally:
         bench.close()
     if not args.no_others and args.sizes == "full":
