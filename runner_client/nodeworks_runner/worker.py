@@ -76,6 +76,7 @@ class Runner:
             self.act_on_heartbeat_answers()  # heartbeat (own thread): cancel / lost stop a task
             self.logs.stream_if_due(self.slots.running.values())
             self.tasks.collect_finished()  # finished tasks -> the spool (log tail, artifacts)
+            self.tasks.start_pending()  # the freed slots run prefetched tasks while the results call is out
             self.delivery.deliver()  # report: log tails, artifacts, results in batches; next tasks come back
             self.log_summary()
             self.wait_a_tick()
