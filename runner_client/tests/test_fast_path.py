@@ -79,3 +79,14 @@ def test_quick_tasks_are_not_announced_and_a_long_one_is(loop_config, fake_serve
     text = caplog.text
     assert "leased " in text and "succeeded" in text  # the summary line
     assert "accepted" in text and text.count("result of task") == 0  # no line per task at INFO
+
+
+def test_prefetch_leases_at_most_its_bound_beyond_the_slots(loop_config, fake_server):  # noqa: F811
+    loop_config.concurrency, loop_config.prefetch = 2, 3
+    fake_server.add(*[make_task(n, power_node(), {"base": 2, "exponent": n}) for n in range(1, 31)])
+    assert Runner(loop_config).run(once=True) == 0
+    assert [fake_server.result_for(n)["outputs"] for n in range(1, 31)] == [{"result": 2 ** n} for n in range(1, 31)]
+    wanted = [body["max_tasks"] for name, body in fake_server.bodies if name == "lease"]
+    wanted += [body["lease"]["max_tasks"] for name, body in fake_server.bodies if name == "results" and "lease" in body]
+    assert max(wanted) > 2  # quick tasks: more than the free slots were asked for
+    assert fake_server.most_leased <= 2 + 3
