@@ -46,6 +46,7 @@ class Heartbeats(threading.Thread):
         self.stopped = threading.Event()
         self.announce_at: Optional[float] = None  # a task started: say so then, if it still runs
         self.announced: Set[str] = set()  # running leases the server has heard about
+        self._announce_lock = threading.Lock()
         self._answers: "queue.Queue[Tuple[str, str]]" = queue.Queue()
 
     def run(self) -> None:
@@ -54,7 +55,9 @@ class Heartbeats(threading.Thread):
             now = time.monotonic()
             announce = self.announce_at
             if self.backoff.ready() and (now >= next_beat or (announce is not None and announce <= now)):
-                self.announce_at = None
+                with self._announce_lock:  # a task started just now keeps its own announcement
+                    if self.announce_at == announce:
+                        self.announce_at = None
                 if now >= next_beat or self.unannounced():
                     self.beat()
                     next_beat = time.monotonic() + self.pause_s()
@@ -83,9 +86,11 @@ class Heartbeats(threading.Thread):
 
     def beat_now(self) -> None:
         """A task started: the server hears that it runs (leased -> running) if it still does in a moment."""
-        if self.announce_at is None:
+        with self._announce_lock:
+            if self.announce_at is not None:
+                return
             self.announce_at = time.monotonic() + ANNOUNCE_AFTER_S
-            self.asked.set()
+        self.asked.set()
 
     def unannounced(self) -> bool:
         _, running = self.slots.held_leases()
