@@ -468,7 +468,8 @@ class CeleryBench:
         self.module = e2e_celery_app
         self.redis = redis.Redis.from_url(self.url)
         self.redis.flushdb()  # this database only (--redis-db)
-        env = dict(os.environ, PYTHONPATH=str(folder))
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        env["PYTHONPATH"] = str(folder)
         self.log = open(tmp / "celery.log", "w")  # noqa: SIM115 (the child writes it until stopped)
         self.worker = subprocess.Popen(
             [str(BIN / "celery"), "-A", "e2e_celery_app", "worker", "--pool", "prefork", "--concurrency",
@@ -565,6 +566,9 @@ def main() -> int:
     if urlparse(args.database).path != args.database:
         parser.error("--database is a name")
 
+    # Celery turns its Django fix-up on when this is set (e.g. under pytest) and the no-op worker then
+    # fails to start: nothing of Celery's side is Django. The server's processes get it from Bench.env.
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
     # Stopped (Ctrl-C, SIGTERM): the finally below stops the server, the runners and the Celery worker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = Bench(args)
