@@ -51,6 +51,7 @@ class RunnerConfig:
     http_timeout_s: float = 60.0
     # the loop
     concurrency: int = 2
+    prefetch: int = -1  # tasks leased beyond the free slots while tasks are short (-1: as many as concurrency)
     lease_wait_s: float = 20.0  # long-poll; the server caps it at 30
     heartbeat_s: float = 10.0
     log_interval_s: float = 1.0
@@ -108,6 +109,10 @@ class RunnerConfig:
             self.config_path = str(default_config_path())
         self.url = self.url.rstrip("/")
         return self
+
+    def prefetch_tasks(self) -> int:
+        """How many tasks may wait leased beyond --concurrency (only while tasks finish quickly: slots.py)."""
+        return max(0, int(self.concurrency if self.prefetch < 0 else self.prefetch))
 
     # ------------------------------------------------------------ sources
 

@@ -194,16 +194,20 @@ class Delivery:
     def answered(self, entries: List[dict], answer) -> None:
         # The tasks handed back first: pending before the reported slots free up, so the long-poll never counts
         # them as free. Successors (chain affinity), then, with `lease`, other tasks for the free slots.
-        for task in (answer or {}).get("next") or []:
+        handed = (answer or {}).get("next") or []
+        for task in handed:
             self.slots.accept(task)
+        if handed:
+            self.shutdown.wake_loop.set()  # start them now, not at the loop's next tick
         verdicts = {str(a.get("lease_id")): a for a in (answer or {}).get("results") or []}
         for entry in entries:
             verdict = verdicts.get(entry["lease_id"])
             if verdict is None:
                 continue  # not answered: stays spooled, sent again
             if verdict.get("accepted"):
-                log.info("result of task %s (%s) accepted%s", entry.get("task_id"), entry.get("state"),
-                         " (duplicate)" if verdict.get("duplicate") else "")
+                self.slots.tally[str(entry.get("state"))] += 1
+                log.debug("result of task %s (%s) accepted%s", entry.get("task_id"), entry.get("state"),
+                          " (duplicate)" if verdict.get("duplicate") else "")
                 if entry.get("task_id") is not None:
                     self.slots.note_finished(int(entry["task_id"]))
             elif is_stale(verdict):

@@ -8,8 +8,10 @@ because its runner was busy talking to the server about something else. The loop
 answers (stopping a cancelled or lost task is the loop's job); a shutdown request drains at once.
 
 Heartbeats come every ``--heartbeat`` seconds, and at least three times per lease period (read from
-the expiry the server gives with each task), and at once when a task starts, so the server hears
-that it runs.
+the expiry the server gives with each task), and ``ANNOUNCE_AFTER_S`` after a task starts, so the
+server hears soon that it runs (leased -> running). A task that ends before that is not announced
+at all: its result carries ``started`` and the server accepts results of leased tasks, so the
+heartbeat would only have cost a call (for no-op tasks it cost the server more than the result).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import logging
 import queue
 import threading
 import time
-from typing import List, Tuple
+from typing import List, Optional, Set, Tuple
 
 from nodeworks_runner.http import Backoff, Client, ClientError, Stale, Unreachable
 from nodeworks_runner.signals import Shutdown
@@ -28,6 +30,7 @@ log = logging.getLogger("nodeworks_runner")
 
 SHORTEST_PERIOD_S = 0.2
 SHORTEST_GAP_S = 0.02  # many tasks starting at once: one heartbeat names them all
+ANNOUNCE_AFTER_S = 1.0  # a task still running this long after its start is announced (leased -> running)
 
 
 class Heartbeats(threading.Thread):
@@ -41,15 +44,28 @@ class Heartbeats(threading.Thread):
         self.idle = True  # no lease held at the last look
         self.asked = threading.Event()
         self.stopped = threading.Event()
+        self.announce_at: Optional[float] = None  # a task started: say so then, if it still runs
+        self.announced: Set[str] = set()  # running leases the server has heard about
+        self._announce_lock = threading.Lock()
         self._answers: "queue.Queue[Tuple[str, str]]" = queue.Queue()
 
     def run(self) -> None:
+        next_beat = 0.0
         while not self.stopped.is_set():
-            if self.backoff.ready():
-                self.beat()
-            self.asked.wait(self.pause_s())
+            now = time.monotonic()
+            announce = self.announce_at
+            if self.backoff.ready() and (now >= next_beat or (announce is not None and announce <= now)):
+                with self._announce_lock:  # a task started just now keeps its own announcement
+                    if self.announce_at == announce:
+                        self.announce_at = None
+                if now >= next_beat or self.unannounced():
+                    self.beat()
+                    next_beat = time.monotonic() + self.pause_s()
+            wake_at = next_beat if self.announce_at is None else min(next_beat, self.announce_at)
+            if not self.backoff.ready():
+                wake_at = max(wake_at, self.backoff.next_at)
+            self.asked.wait(max(SHORTEST_GAP_S, wake_at - time.monotonic()))
             self.asked.clear()
-            self.stopped.wait(SHORTEST_GAP_S)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -69,8 +85,16 @@ class Heartbeats(threading.Thread):
         return self.period()
 
     def beat_now(self) -> None:
-        """A task started: the server hears at once that it runs (leased -> running)."""
+        """A task started: the server hears that it runs (leased -> running) if it still does in a moment."""
+        with self._announce_lock:
+            if self.announce_at is not None:
+                return
+            self.announce_at = time.monotonic() + ANNOUNCE_AFTER_S
         self.asked.set()
+
+    def unannounced(self) -> bool:
+        _, running = self.slots.held_leases()
+        return any(lease not in self.announced for lease in running)
 
     def beat(self) -> None:
         leases, running = self.slots.held_leases()
@@ -98,6 +122,7 @@ class Heartbeats(threading.Thread):
                 log.error("heartbeat refused: %s", exc)
             return
         self.backoff.succeeded()
+        self.announced = set(info)
         for lease, state in ((answer or {}).get("leases") or {}).items():
             if state in ("cancel", "lost"):
                 self._answers.put((lease, state))

@@ -3,7 +3,12 @@
 * ``Spool``: one JSON file per finished task (``<spool_dir>/<lease_id>.json``) holding its result,
   the tail of its log and its artifacts (uploaded or not). Written before anything is sent,
   removed only when the server has answered for that lease (accepted, or refused for good), so a
-  result is never lost: an unreachable server or a crash just means it is resent later.
+  result is never lost: an unreachable server or a crash just means it is resent later. Tasks
+  that finish together are written as one file (``batch-<lease_id>.json``, a list) with one fsync
+  instead of one each; a later change of one of them (log progress, an artifact's id) goes to its
+  own file, which wins over the batch's copy. A batch file goes when the server has answered for
+  all of its results; after a crash, those it had answered for are resent and answered as
+  duplicates (results are idempotent by lease).
 * ``Journal``: one JSON file per started task (``<state_dir>/journal/<lease_id>.json``) with its
   work directory and process info, removed when the result is spooled. After a crash (kill -9) the
   next start finds them: a task whose process still wrote its result.json is reported late (the
@@ -17,7 +22,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 
 def utcnow_iso() -> str:
@@ -34,6 +39,9 @@ def _write_atomic(path: Path, data: dict, durable: bool) -> None:
             handle.flush()
             os.fsync(handle.fileno())
     os.replace(str(tmp), str(path))
+
+
+BATCH_PREFIX = "batch-"
 
 
 def _safe(lease_id: str) -> str:
@@ -90,15 +98,58 @@ class Spool(_Folder):
 
     def __init__(self, folder):
         super().__init__(folder)
-        self.entries: Dict[str, dict] = {entry["lease_id"]: entry for entry in self.load_all()}
+        self.entries: Dict[str, dict] = {}
+        self.batch_of: Dict[str, Path] = {}  # lease id -> the batch file holding its first copy
+        self.batches: Dict[Path, Set[str]] = {}  # batch file -> the leases not yet answered for
+        for path in sorted(self.folder.glob(BATCH_PREFIX + "*.json")):
+            try:
+                with open(str(path), encoding="utf-8") as handle:
+                    batch = json.load(handle)
+            except (OSError, ValueError):
+                path.rename(path.with_suffix(".broken"))
+                continue
+            for entry in batch if isinstance(batch, list) else []:
+                if isinstance(entry, dict) and entry.get("lease_id"):
+                    self._in_batch(path, entry)
+        self.entries.update((entry["lease_id"], entry) for entry in self.load_all())  # own files are newer
+
+    def _in_batch(self, path: Path, entry: dict) -> None:
+        lease = str(entry["lease_id"])
+        self.entries[lease] = entry
+        self.batch_of[lease] = path
+        self.batches.setdefault(path, set()).add(lease)
+
+    def load_all(self) -> List[dict]:
+        return [entry for entry in super().load_all() if not str(entry.get("lease_id")).startswith(BATCH_PREFIX)]
 
     def save(self, entry: dict) -> None:
         super().save(entry)
         self.entries[str(entry["lease_id"])] = entry
 
+    def save_many(self, entries: List[dict]) -> None:
+        """Results of tasks that finished together: one file, one fsync."""
+        if len(entries) == 1:
+            self.save(entries[0])
+        elif entries:
+            path = self.folder / (BATCH_PREFIX + _safe(entries[0]["lease_id"]) + ".json")
+            _write_atomic(path, entries, self.durable)
+            for entry in entries:
+                self._in_batch(path, entry)
+
     def remove(self, lease_id: str) -> None:
-        super().remove(lease_id)
-        self.entries.pop(str(lease_id), None)
+        lease_id = str(lease_id)
+        batch = self.batch_of.pop(lease_id, None)
+        super().remove(lease_id)  # its own file, if a change was saved since the batch
+        if batch is not None:
+            left = self.batches.get(batch, set())
+            left.discard(lease_id)
+            if not left:
+                self.batches.pop(batch, None)
+                try:
+                    batch.unlink()
+                except FileNotFoundError:
+                    pass
+        self.entries.pop(lease_id, None)
 
     def get(self, lease_id: str) -> Optional[dict]:
         return self.entries.get(str(lease_id))
@@ -108,7 +159,8 @@ class Spool(_Folder):
         return sorted(self.entries.values(), key=lambda entry: entry.get("spooled_at") or 0)
 
     def new_entry(self, *, task: dict, state: str, outputs: dict, error: str, started: str, finished: str,
-                  artifacts: list, log_offset: int, log_data: str, workdir: str, late: bool = False) -> dict:
+                  artifacts: list, log_offset: int, log_data: str, workdir: str, late: bool = False,
+                  save: bool = True) -> dict:
         entry = {
             "lease_id": str(task["lease_id"]),
             "task_id": task.get("task_id"),
@@ -127,7 +179,8 @@ class Spool(_Folder):
             "tries": 0,
             "spooled_at": time.time(),
         }
-        self.save(entry)
+        if save:  # else the caller saves it with others (save_many) before anything is sent
+            self.save(entry)
         return entry
 
 

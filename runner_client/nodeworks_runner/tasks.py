@@ -93,7 +93,7 @@ class Tasks:
             info = {}
         self.journal.started(run.task, workdir=str(run.workdir), executor=run.executor_name, info=info)
         self.on_started()
-        log.info("started %s on %s", run.label, run.executor_name)
+        log.debug("started %s on %s", run.label, run.executor_name)
 
     def download_artifact_inputs(self, run: TaskRun) -> None:
         """Upstream artifacts named in the inputs are fetched into the work dir; their refs get a ``path``."""
@@ -142,7 +142,11 @@ class Tasks:
     # ------------------------------------------------------------ collecting
 
     def collect_finished(self) -> None:
-        """Finished tasks go to the spool (with their log tail and artifacts); stops what must stop."""
+        """Finished tasks go to the spool (with their log tail and artifacts); stops what must stop.
+
+        Those found together are spooled together (one file, one fsync: spool.py); each leaves the
+        journal and its slot moves to ``reported`` only once that write is done."""
+        spooled = []
         for lease, run in list(self.slots.running.items()):
             self.stop_if_due(run)
             result = run.handle.poll()
@@ -154,12 +158,20 @@ class Tasks:
                 clean_workdir(self.config, run.workdir)
                 continue
             result = self.final_result(run, result)
-            log.info("%s %s%s", run.label, result.state, (": " + result.error.splitlines()[0]) if result.error else "")
+            self.slots.note_run_time(time.monotonic() - run.started_at)
+            # A success per task only with -v (a summary line comes every few seconds); anything else always.
+            log.log(logging.DEBUG if result.state == SUCCEEDED and not result.error else logging.INFO, "%s %s%s",
+                    run.label, result.state, (": " + result.error.splitlines()[0]) if result.error else "")
             run.log_buffer += run.handle.read_log()
-            self.spool.new_entry(task=run.task, state=result.state, outputs=result.outputs, error=result.error,
-                                 started=run.started, finished=utcnow_iso(), artifacts=result.artifacts,
-                                 log_offset=run.log_offset, log_data=run.log_buffer, workdir=str(run.workdir))
-            self.journal.remove(lease)  # only once spooled: a crash in between is found by recovery
+            spooled.append((run, self.spool.new_entry(
+                task=run.task, state=result.state, outputs=result.outputs, error=result.error, started=run.started,
+                finished=utcnow_iso(), artifacts=result.artifacts, log_offset=run.log_offset, log_data=run.log_buffer,
+                workdir=str(run.workdir), save=False)))
+        if not spooled:
+            return
+        self.spool.save_many([entry for _, entry in spooled])
+        for run, _ in spooled:
+            self.journal.remove(run.lease_id)  # only once spooled: a crash in between is found by recovery
             self.slots.finished(run)
 
     def stop_if_due(self, run: TaskRun) -> None:

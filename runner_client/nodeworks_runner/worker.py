@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -36,7 +37,8 @@ from nodeworks_runner.tasks import Tasks
 
 log = logging.getLogger("nodeworks_runner")
 
-TICK_S = 0.02  # the loop's pace while tasks run
+TICK_S = 0.02  # the loop's pace while tasks run (a local task ending wakes it at once)
+SUMMARY_EVERY_S = 10.0  # the INFO line counting tasks (per task: -v)
 IDLE_TICK_S = 0.1
 DELIVERY_TRIES_WHEN_DRAINING = 3  # before leaving; the spool keeps the rest for the next start
 
@@ -53,7 +55,7 @@ class Runner:
         self.executors: Dict[str, Executor] = {}
         self.wake_loop = threading.Event()
         self.shutdown = Shutdown(self.wake_loop)
-        self.slots = Slots(config.concurrency)
+        self.slots = Slots(config.concurrency, prefetch=config.prefetch_tasks())
         self.spool = Spool(config.spool_dir)
         self.journal = Journal(Path(config.state_dir) / "journal")
         self.logs = Logs(self.client, config.log_interval_s)
@@ -65,6 +67,7 @@ class Runner:
                                  self.shutdown, server_ok_at=self.server_ok_at)
         self.leaser: Optional[Leaser] = None
         self.once = False
+        self.summary_at = 0.0
 
     def run(self, once: bool = False) -> int:
         self.set_up(once)  # executors, signal handlers, recovery; the long-poll and heartbeat threads start
@@ -74,7 +77,9 @@ class Runner:
             self.act_on_heartbeat_answers()  # heartbeat (own thread): cancel / lost stop a task
             self.logs.stream_if_due(self.slots.running.values())
             self.tasks.collect_finished()  # finished tasks -> the spool (log tail, artifacts)
+            self.tasks.start_pending()  # the freed slots run prefetched tasks while the results call is out
             self.delivery.deliver()  # report: log tails, artifacts, results in batches; next tasks come back
+            self.log_summary()
             self.wait_a_tick()
         self.tear_down()
         return self.shutdown.exit_code
@@ -90,6 +95,8 @@ class Runner:
                 self.executors[name] = create_executor(name, self.config)
             except Exception as exc:  # e.g. no docker/podman/sbatch on this host
                 log.error("executor %r is not available here and will not be offered: %s", name, exc)
+                continue
+            self.executors[name].on_finished = self.wake_loop.set
         if not self.executors:
             raise SystemExit("no executor is available (configured: %s)" % ", ".join(self.config.executors))
         self.shutdown.install()
@@ -102,6 +109,25 @@ class Runner:
         library.start_reporting(connect(self.config), self.config.node_path, stopped=self.heartbeats.stopped)
         log.info("runner %r serving %s with executors %s, concurrency %d", self.config.name, self.config.url,
                  ", ".join(self.executors), self.config.concurrency)
+
+    def log_summary(self, *, final: bool = False) -> None:
+        """One INFO line for the tasks of the last few seconds (and when the runner goes idle), instead of
+        four per task: at hundreds of tasks per second those lines cost a large share of a no-op task."""
+        tally = self.slots.tally
+        if not tally:
+            return
+        now = time.monotonic()
+        if not self.summary_at:
+            self.summary_at = now
+        idle = not self.slots.busy() and not self.slots.reported
+        if not (final or idle or now - self.summary_at >= SUMMARY_EVERY_S):
+            return
+        counted = dict(tally)
+        tally.clear()
+        leased = counted.pop("leased", 0)
+        results = ", ".join("%d %s" % (n, state) for state, n in sorted(counted.items()))
+        log.info("leased %d task(s), results accepted: %s (%.1fs)", leased, results or "none", now - self.summary_at)
+        self.summary_at = 0.0 if idle else now
 
     def act_on_heartbeat_answers(self) -> None:
         for lease_id, answer in self.heartbeats.answers():
@@ -151,6 +177,7 @@ class Runner:
         self.wake_loop.clear()
 
     def tear_down(self) -> None:
+        self.log_summary(final=True)
         self.leaser.stop()
         self.heartbeats.stop()
         for executor in self.executors.values():

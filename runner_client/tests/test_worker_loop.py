@@ -291,6 +291,7 @@ def results_bodies(fake_server):
 
 
 def test_results_lease_the_freed_slots_and_the_next_tasks_run(loop_config, fake_server):
+    loop_config.prefetch = 0  # exactly the free slots (prefetch: test_fast_path.py)
     count = 12
     fake_server.add(*[make_task(i, power_node(), {"base": 2, "exponent": i}) for i in range(1, count + 1)])
     assert Runner(loop_config).run(once=True) == 0
@@ -307,6 +308,7 @@ def test_results_lease_the_freed_slots_and_the_next_tasks_run(loop_config, fake_
 
 
 def test_the_long_poll_leaves_the_freed_slots_to_the_results_call(loop_config, fake_server):
+    loop_config.prefetch = 0  # exactly the free slots (prefetch: test_fast_path.py)
     loop_config.concurrency = 1
     fake_server.results_delay_s = 1.5  # the long-poll thread wakes up (at least once a second) meanwhile
     fake_server.add(*[make_task(i, power_node(), {"base": 2, "exponent": i}) for i in (1, 2, 3)])
@@ -318,6 +320,7 @@ def test_the_long_poll_leaves_the_freed_slots_to_the_results_call(loop_config, f
 
 
 def test_a_successor_comes_first_in_next(loop_config, fake_server):
+    loop_config.prefetch = 0  # exactly the free slots (prefetch: test_fast_path.py)
     loop_config.concurrency = 1
     fake_server.add(make_task(1, power_node(), {"base": 2, "exponent": 1}),
                     make_task(2, power_node(), {"base": 2, "exponent": 2}))

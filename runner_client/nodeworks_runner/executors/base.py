@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import pathlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
     from nodeworks_runner.config import RunnerConfig
@@ -20,6 +20,10 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 FINAL_STATES = (SUCCEEDED, FAILED, CANCELLED)
+
+
+def _nothing() -> None:
+    pass
 
 
 class NoCapacity(RuntimeError):
@@ -112,6 +116,9 @@ class Executor(abc.ABC):
 
     def __init__(self, config: "RunnerConfig"):
         self.config = config
+        # Called (from any thread) when a task ends, so the loop collects it at once instead of at its
+        # next tick; the runner sets it. Executors that only learn by polling need not call it.
+        self.on_finished: Callable[[], None] = _nothing
 
     @abc.abstractmethod
     def start(self, task: dict, workdir: pathlib.Path) -> Handle:

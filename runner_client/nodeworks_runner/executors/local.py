@@ -111,6 +111,10 @@ class Worker:
             self.process.wait()
 
 
+def _nothing() -> None:
+    pass
+
+
 class LocalHandle(Handle):
     def __init__(self, pool: "LocalExecutor", worker: Worker, workdir: pathlib.Path, log_path: pathlib.Path):
         self.pool = pool
@@ -126,6 +130,7 @@ class LocalHandle(Handle):
             result = TaskResult(CANCELLED, {}, "cancelled", [])
         self._result = result
         self._done.set()
+        getattr(self.pool, "on_finished", _nothing)()
 
     def poll(self) -> Optional[TaskResult]:
         return self._result if self._done.is_set() else None

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('runners', '0003_runner_offered_executors'),
-        ('workflows', '0004_task_indexes_live_rows_only'),
+        ('workflows', '0005_lease_clock'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
