@@ -15,6 +15,7 @@ from nodeworks_server.parsers import LimitedJSONParser
 from runners import node_library, services
 from runners import protocol_bodies as bodies
 from runners.authentication import RunnerProtocolMixin
+from runners.client_gone import client_gone
 from workflows.artifact_files import AnyAcceptNegotiation, artifact_response
 
 STALE = status.HTTP_409_CONFLICT
@@ -29,7 +30,9 @@ class LeaseApi(RunnerProtocolMixin, APIView):
     @extend_schema(request={"application/json": bodies.LEASE}, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
         try:
-            tasks = services.lease_tasks(runner=request.auth, **bodies.lease_input(request.data))
+            tasks = services.lease_tasks(
+                runner=request.auth, caller_gone=lambda: client_gone(request), **bodies.lease_input(request.data)
+            )
         except services.LongPollsFull as full:
             # Compatible addition: a runner that ignores it merely asks again sooner.
             return Response({"tasks": [], "retry_after_s": full.retry_after_s})

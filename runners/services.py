@@ -10,6 +10,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,7 +112,8 @@ def _long_poll_slot():
 
 
 def lease_tasks(
-    *, runner: Runner, max_tasks: int, wait_s: float, executors: list[str], last_finished: list[int] | None = None
+    *, runner: Runner, max_tasks: int, wait_s: float, executors: list[str], last_finished: list[int] | None = None,
+    caller_gone: Callable[[], bool] | None = None,
 ) -> list[dict]:
     """Long-poll: returns as soon as tasks fit, or an empty list after `wait_s`.
 
@@ -119,6 +121,8 @@ def lease_tasks(
     by another server process wakes it through LISTEN/NOTIFY (workflows/queue_events.py), elsewhere it
     is seen within LEASE_POLL_INTERVAL_S. Raises
     LongPollsFull instead of waiting when LEASE_MAX_WAITERS calls of this process already wait.
+    After each wait, `caller_gone()` says whether the runner closed its connection meanwhile: then
+    nothing is claimed (tasks leased to nobody would sit until their lease expired, counted lost).
     """
     if sorted(executors) != sorted(runner.offered_executors):
         Runner.objects.filter(pk=runner.pk).update(offered_executors=sorted(executors))
@@ -129,6 +133,8 @@ def lease_tasks(
     with contextlib.ExitStack() as slot:  # a waiting slot, taken before the first wait only
         while True:
             generation = queue_events.current_generation()
+            if waited and caller_gone is not None and caller_gone():
+                return []
             if waited:  # the runner row was read by authentication; later rounds see operators' changes
                 runner.refresh_from_db(fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"])
             tasks = []
