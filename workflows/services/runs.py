@@ -113,13 +113,13 @@ def run_prepare(
         workflow_id=workflow.pk, before=timezone.now(),
         nodes={src for name in graph.nodes if not parents[name] for terminal in sources[name].values()
                for src, _, is_feedback in terminal if is_feedback},
-    ) if reuse else {}
+    )
 
     tasks = []
     for name, node in graph.nodes.items():
         requirements = _merged_requirements(defaults, node)
         digest = ""
-        if reuse and not parents[name]:
+        if not parents[name]:  # also without reuse: a later run may reuse this one's results
             digest = reuse_step.root_digest(
                 node=overridden.get(name, node), requirements=requirements, sources=sources[name],
                 feedback=feedback, saved=saved,
@@ -170,6 +170,10 @@ def run_insert(
         rerun_from=list(rerun_from or []),
     )
     rows = [{**task, "tagset_id": tagset_ids[task["tags"]]} for task in prepared.tasks]
+    if connection.vendor == "sqlite":
+        # The JSON columns as the JSONField writes them (json.dumps's text): json_extract would store
+        # its own minified text, and SQLite compares JSON columns as text.
+        rows = [{**row, **{column: json.dumps(row[column]) for column in _JSON_COLUMNS}} for row in rows]
     queued_at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         # One statement each, the rows handed over as one JSON document: no model instance, field
@@ -202,6 +206,8 @@ _TASK_COLUMNS = (
     "pending_parents, child_count, attempt, failures, lost_leases, max_retries, cancel_requested, queued_at, error, "
     "input_digest, may_reuse"
 )
+
+_JSON_COLUMNS = ("path", "node_data", "input_sources", "requirements")
 
 _INSERT_TASKS = {
     "postgresql": f"""
