@@ -78,6 +78,22 @@ def test_history_of_the_node_gives_start_finish_and_slots(alice_client, alice):
         assert node["finish_s"] == pytest.approx(node["start_s"] + node["duration"])
 
 
+def test_prefetched_tasks_count_from_their_start(alice_client, alice):
+    """A runner with --prefetch leases the next task while one runs: that task waits in the runner,
+    holding no slot. Its wait is neither duration nor a second slot (the CI failure of session 5)."""
+    workflow_id = published(alice_client)
+    timed_history(alice_client, alice, workflow_id, runs=2)
+    for task in Task.objects.exclude(leased_at=None):
+        # leased 3 s before it started: during the task before it, on this one-slot runner
+        task.leased_at = task.started - timedelta(seconds=3)
+        task.save(update_fields=["leased_at"])
+    body = estimate_of(alice_client, workflow_id)
+    assert body["slots"] == 1
+    for name, node in body["nodes"].items():
+        assert (node["duration"], node["samples"]) == (SECONDS[name], 2), (name, node)
+    assert body["finish_s"] == pytest.approx(sum(SECONDS.values()))
+
+
 def test_other_workflows_give_the_path_and_group_levels(alice_client, alice):
     timed_history(alice_client, alice, published(alice_client, "history"))
     other = nc_file("arithmetic.nc")

@@ -5,11 +5,14 @@ SPEC.md "Estimates". A node's duration comes from the recent successful tasks of
 executor, in its latest ESTIMATE_NODE_RUNS runs (two Command nodes share a path but not a duration),
 else the same path, executor and requirements, else the same path, else the same node group (the path's first element),
 else ESTIMATE_DEFAULT_S. A sample is the
-time a task held its runner's slot: from its lease to its finish (the runner's start when it has no
-lease time), so the hand-over to the runner is part of it. Reused tasks did not run and are no sample.
+time a task held its runner's slot: from the runner's start to its finish (its lease when the runner
+sent no start). Not from the lease: a runner with `--prefetch` leases tasks ahead of its free slots,
+and a prefetched task waits in the runner, holding no slot, for as long as the task before it runs.
+Reused tasks did not run and are no sample.
 
 The server does not know a runner's `--concurrency`: a runner's slots are the most tasks it was seen
-holding at once among its recent tasks, else ESTIMATE_RUNNER_SLOTS (the runner's own default).
+running at once among its recent tasks (started to finished, for the same reason), else
+ESTIMATE_RUNNER_SLOTS (the runner's own default).
 
 Queries: a fixed number whatever the size of the workflow (history in one windowed query for every
 path at once, the workflow's own nodes in one, runners' recent tasks in one, the queue ahead in one).
@@ -48,7 +51,7 @@ def _key(path, executor: str, requirements: dict) -> tuple:
 
 
 def _sample(leased_at, started, finished) -> float | None:
-    begun = leased_at or started
+    begun = started or leased_at
     if begun is None or finished is None:
         return None
     return max((finished - begun).total_seconds(), 0.0)
@@ -131,7 +134,7 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) 
         rows = (
             succeeded.filter(run_id__in=runs[: settings.ESTIMATE_NODE_RUNS])
             .annotate(
-                held=ExpressionWrapper(F("finished") - Coalesce("leased_at", "started"), output_field=DurationField()),
+                held=ExpressionWrapper(F("finished") - Coalesce("started", "leased_at"), output_field=DurationField()),
                 path_text=Cast("path", TextField()),
             )
             .filter(held__isnull=False)
@@ -143,28 +146,34 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) 
 
 
 def runner_slots(*, names: list[str]) -> dict[str, int]:
-    """Each runner's most tasks held at once among its recent tasks (one query); absent: no history."""
+    """Each runner's most tasks running at once among its recent finished tasks (one query); a runner
+    with none finished yet: the tasks it holds now; absent: no history."""
     if not names:
         return {}
     rows = (
         Task.objects.filter(runner__name__in=names, leased_at__isnull=False)
         .order_by("-leased_at")
-        .values_list("runner__name", "leased_at", "finished", "state")[: settings.ESTIMATE_SAMPLES * 20]
+        .values_list("runner__name", "leased_at", "started", "finished", "state")[: settings.ESTIMATE_SAMPLES * 20]
     )
     events: dict[str, list[tuple]] = defaultdict(list)
-    far = timezone.now() + timedelta(days=3650)
-    for name, leased_at, finished, state in rows:
-        end = finished if finished is not None else (far if state in HELD_TASK_STATES else None)
-        if end is None or end < leased_at:
+    holding: dict[str, int] = defaultdict(int)
+    for name, leased_at, started, finished, state in rows:
+        if finished is None:
+            # Whether a held task runs or waits prefetched in the runner, the server learns only
+            # from its result: counted only for a runner that has nothing finished to go by.
+            holding[name] += state in HELD_TASK_STATES
             continue
-        events[name].append((leased_at, 1))
-        events[name].append((end, -1))
-    peaks = {}
+        begun = started or leased_at
+        if finished < begun:
+            continue
+        events[name].append((begun, 1))
+        events[name].append((finished, -1))
+    peaks = {name: max(count, 1) for name, count in holding.items() if count}
     for name, points in events.items():
-        held = peak = 0
+        running = peak = 0
         for _, step in sorted(points, key=lambda p: (p[0], p[1])):  # an end before a start at the same time
-            held += step
-            peak = max(peak, held)
+            running += step
+            peak = max(peak, running)
         peaks[name] = max(peak, 1)
     return peaks
 
