@@ -247,3 +247,53 @@ def test_a_feedback_value_is_part_of_the_digest(alice_client, alice):
         assert set(run_all(runner)) == expected
         outputs.append(status_of(alice_client, workflow_id, run["id"])["nodes"]["power"]["outputs"]["result"])
     assert outputs == [25.0, 5.0 ** 15, 5.0 ** 15]
+
+
+def identical_chain(n: int) -> dict:
+    """n `math/Add` nodes in a chain, each adding up the one before: every node gets [1] and gives 1,
+    so every node has the same digest."""
+    document = {}
+    for i in range(n):
+        name = f"add{i}"
+        document[name] = {
+            "type": "Node", "name": "Add", "uniquename": name, "pos": [i * 100, 0], "path": ["math", "Add"],
+            "terminals": {"input": {"value": [1] if i == 0 else None, "opts": {"in": True, "multiinput": True}},
+                          "result": {"value": None, "opts": {"out": True}}},
+        }
+        if i:
+            document[f"c{i}"] = {"type": "Connection", "name": f"c{i}", "uniquename": f"c{i}",
+                                 "input": [f"add{i - 1}", "result"], "output": [name, "input"]}
+    return document
+
+
+def test_a_node_reuses_only_its_own_earlier_result(alice_client, alice):
+    """Two nodes a user drew are two executions, even when their digests are equal (a chain of Commands
+    appending to one file would otherwise append once): the first run runs every node, the second
+    reuses each node's own task."""
+    workflow_id = published(alice_client, "identical", document=identical_chain(5))
+    runner, _ = online_runner(alice, "identical")
+
+    def run_once() -> tuple[dict, list[str]]:
+        run = execute(alice_client, workflow_id)
+        ran = []
+        payloads = lease(runner)
+        while payloads:
+            next_tasks = []
+            for payload in payloads:
+                ran.append(payload["node"]["uniquename"])
+                next_tasks += report(runner, payload, outputs={"result": 1})
+            payloads = next_tasks + lease(runner)
+        return status_of(alice_client, workflow_id, run["id"]), ran
+
+    first, ran = run_once()
+    assert ran == [f"add{i}" for i in range(5)]
+    assert first["run"]["state"] == "succeeded"
+    assert all(node["reused_from"] is None for node in first["nodes"].values()), first["nodes"]
+    digests = set(Task.objects.filter(run_id=first["run"]["id"]).values_list("input_digest", flat=True))
+    assert len(digests) == 1  # the same computation five times
+
+    second, ran = run_once()
+    assert ran == [] and second["run"]["state"] == "succeeded"
+    produced = dict(Task.objects.filter(run_id=first["run"]["id"]).values_list("node", "pk"))
+    assert {name: node["reused_from"]["task_id"] for name, node in second["nodes"].items()} == produced
+    assert {node["reused_from"]["run"] for node in second["nodes"].values()} == {first["run"]["id"]}

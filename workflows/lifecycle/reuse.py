@@ -3,7 +3,7 @@
 When a task becomes ready (created queued, or released when its last parent succeeded) its input
 digest is computed (workflows/input_digest.py) and stored. If the task may reuse (its node has no
 `forcerun`, it is not in a `rerun_from` closure, its run was not started with `reuse: false`) and an
-earlier succeeded task of the same workflow has the same digest, it becomes succeeded at once with
+earlier succeeded task of the same node of the same workflow has the same digest, it becomes succeeded at once with
 that task's outputs and `reused_from` naming the task that produced them (artifacts are not copied:
 their provenance keeps pointing at the producer), and its children are released and looked at in
 turn. All this happens inside the transaction that made the tasks ready, before any runner can see
@@ -75,7 +75,7 @@ def run_created(*, run: Run) -> None:
     that may reuse an earlier result do."""
     if run.reuse:
         roots = Task.objects.filter(run=run, state=TaskState.QUEUED, may_reuse=True)
-        wanted = [(pk, digest, run.workflow_id) for pk, digest in roots.values_list("pk", "input_digest")]
+        wanted = [(pk, digest, run.workflow_id, node) for pk, digest, node in roots.values_list("pk", "input_digest", "node")]
         _reuse_ready(run_ids=[run.pk], wanted=wanted)
 
 
@@ -102,7 +102,7 @@ def tasks_released(released: tuple[int, ...]) -> tuple[int, ...]:
         return released
     reused = _reuse_ready(
         run_ids=sorted({task.run_id for task in reusing}),
-        wanted=[(task.pk, task.input_digest, task.run.workflow_id) for task in reusing],
+        wanted=[(task.pk, task.input_digest, task.run.workflow_id, task.node) for task in reusing],
     )
     if not reused:
         return released
@@ -136,9 +136,9 @@ def _store_digests(tasks: list[Task]) -> None:
 # ---------------------------------------------------------------- the reuse itself
 
 
-def _reuse_ready(*, run_ids: list[int], wanted: list[tuple[int, str, int]]) -> dict:
-    """Queued tasks that may reuse, as (id, digest stored, workflow id): those whose digest matches an
-    earlier succeeded task of the same workflow become succeeded with its outputs; their children are
+def _reuse_ready(*, run_ids: list[int], wanted: list[tuple[int, str, int, str]]) -> dict:
+    """Queued tasks that may reuse, as (id, digest stored, workflow id, node): those whose digest matches
+    an earlier succeeded task of the same node of the same workflow become succeeded with its outputs; their children are
     released and, digested, looked at in turn. Returns {"reused": ids, "released": ids still queued}."""
     all_reused: list[int] = []
     all_released: list[int] = []
@@ -148,8 +148,8 @@ def _reuse_ready(*, run_ids: list[int], wanted: list[tuple[int, str, int]]) -> d
         if not sources:
             break
         reused = {}
-        for pk, digest, workflow_id in wanted:
-            source = sources.get((workflow_id, digest))
+        for pk, digest, workflow_id, node in wanted:
+            source = sources.get((workflow_id, node, digest))
             if source is not None:
                 reused[pk] = source
         if not reused:
@@ -174,7 +174,8 @@ def _reuse_ready(*, run_ids: list[int], wanted: list[tuple[int, str, int]]) -> d
         _store_digests(children)
         all_released.extend(released)
         wanted = [
-            (task.pk, task.input_digest, task.run.workflow_id) for task in children if task.may_reuse and task.run.reuse
+            (task.pk, task.input_digest, task.run.workflow_id, task.node)
+            for task in children if task.may_reuse and task.run.reuse
         ]
     if all_reused:
         Run.objects.filter(pk__in=run_ids, started__isnull=True).update(started=now)
@@ -182,20 +183,29 @@ def _reuse_ready(*, run_ids: list[int], wanted: list[tuple[int, str, int]]) -> d
     return {"reused": all_reused, "released": all_released}
 
 
-def _sources(wanted: list[tuple[int, str, int]]) -> dict[tuple[int, str], int]:
-    """(workflow, digest) → the task that produced those outputs, from the latest earlier success (one query)."""
-    digests = {digest for _, digest, _ in wanted if digest}
-    workflows = {workflow_id for _, _, workflow_id in wanted}
+def _sources(wanted: list[tuple[int, str, int, str]]) -> dict[tuple[int, str, str], int]:
+    """(workflow, node, digest) → the task that produced those outputs, from the latest earlier success of
+    that node (one query).
+
+    The same node only, never another node that happens to have the same digest: two nodes a user drew
+    are two executions (a chain of `shell/Command` nodes appending to a file, ten Integer nodes of the
+    same value), and the digest leaves side effects out. A node appears once in a run, so a match is
+    always from an earlier run."""
+    digests = {digest for _, digest, _, _ in wanted if digest}
+    workflows = {workflow_id for _, _, workflow_id, _ in wanted}
+    nodes = {node for _, _, _, node in wanted}
     if not digests:
         return {}
-    found: dict[tuple[int, str], int] = {}
+    found: dict[tuple[int, str, str], int] = {}
     rows = (
-        Task.objects.filter(input_digest__in=digests, state=TaskState.SUCCEEDED, run__workflow_id__in=workflows)
+        Task.objects.filter(
+            input_digest__in=digests, node__in=nodes, state=TaskState.SUCCEEDED, run__workflow_id__in=workflows
+        )
         .order_by("-finished", "-pk")
-        .values_list("pk", "input_digest", "run__workflow_id", "reused_from")
+        .values_list("pk", "input_digest", "run__workflow_id", "node", "reused_from")
     )
-    for pk, digest, workflow_id, reused_from in rows:
-        found.setdefault((workflow_id, digest), reused_from or pk)
+    for pk, digest, workflow_id, node, reused_from in rows:
+        found.setdefault((workflow_id, node, digest), reused_from or pk)
     return found
 
 
