@@ -102,7 +102,7 @@ def setup_django(tmp: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def bench_database(n: int, history: int, rounds: int) -> None:
+def bench_database(n: int, history: int, rounds: int, profile: bool = False) -> None:
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
@@ -137,6 +137,13 @@ def bench_database(n: int, history: int, rounds: int) -> None:
     print(f"{'history':>18}: {history} runs x {n} nodes written in {time.perf_counter() - began:.1f} s")
     Runner.objects.filter(pk=runner.pk).update(last_contact=timezone.now())  # online while timed
     timed("workflow_estimate", lambda: estimates.workflow_estimate(workflow=wf), rounds)
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(estimates.workflow_estimate, workflow=wf)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     live = run_selectors.run_get(user=user, run_id=live.pk)
     timed("run_status", lambda: run_selectors.run_status(run=live), rounds)
     estimate = estimates.workflow_estimate(workflow=wf)[1]
@@ -149,11 +156,12 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--history", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="cProfile one workflow_estimate, by own time")
     args = parser.parse_args()
     bench_simulate(args.nodes, args.rounds)
     with tempfile.TemporaryDirectory() as tmp:
         setup_django(Path(tmp))
-        bench_database(args.nodes, args.history, args.rounds)
+        bench_database(args.nodes, args.history, args.rounds, args.profile)
 
 
 if __name__ == "__main__":

@@ -99,11 +99,15 @@ class History:
         return found
 
 
-def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) -> History:
-    """The owner's recent successes for every path of the keys' groups (one windowed query, capped per
-    path), and with `workflow_id` this workflow's own per node, from its latest ESTIMATE_NODE_RUNS runs
-    (a second query)."""
-    groups = {key[0][0] for key in keys if key[0]}
+def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None,
+            nodes: list[tuple[str, tuple]] = ()) -> History:
+    """With `workflow_id`, this workflow's own samples per node, from its latest ESTIMATE_NODE_RUNS runs
+    (one query); then the owner's recent successes for every path of the groups that still need them
+    (one windowed query, capped per path): those of `keys` (tasks of other runs), and those of the
+    workflow's `nodes` (name, key) that have no sample of their own.
+
+    In that order because the second query is the costly one (it ranks every success of the owner in
+    those groups) and a workflow that has run before needs it only for what is new or ahead of it."""
     cap = settings.ESTIMATE_SAMPLES
     by_node: dict[tuple, list[tuple]] = defaultdict(list)
     by_key: dict[tuple, list[tuple]] = defaultdict(list)
@@ -112,21 +116,6 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) 
     succeeded = Task.objects.filter(
         owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False
     ).order_by()
-    if groups:
-        rows = (
-            succeeded.filter(path__0__in=sorted(groups))
-            .annotate(rank=Window(RowNumber(), partition_by=[F("path")], order_by=[F("finished").desc(), F("id").desc()]))
-            .filter(rank__lte=cap)
-            .values_list("path", "executor", "requirements", "leased_at", "started", "finished")
-        )
-        for path, executor, requirements, leased_at, started, finished in rows:
-            seconds = _sample(leased_at, started, finished)
-            if seconds is None:
-                continue
-            key = _key(path, executor, requirements)
-            by_key[key].append((finished, seconds))
-            by_path[key[0]].append((finished, seconds))
-            by_group[key[0][0] if key[0] else ""].append((finished, seconds))
     if workflow_id is not None:
         # One row per node and run, thousands of them: the database subtracts the times and the path
         # comes as text (parsing three datetimes and a JSON list per row cost more than the query).
@@ -142,6 +131,24 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None) 
         )
         for node, path_text, executor, run_id, held in rows:
             by_node[(node, path_text, executor)].append((run_id, max(held.total_seconds(), 0.0)))
+    wanted = set(keys)
+    wanted.update(key for name, key in nodes if (name, _path_text(key[0]), key[1]) not in by_node)
+    groups = {key[0][0] for key in wanted if key[0]}
+    if groups:
+        rows = (
+            succeeded.filter(path__0__in=sorted(groups))
+            .annotate(rank=Window(RowNumber(), partition_by=[F("path")], order_by=[F("finished").desc(), F("id").desc()]))
+            .filter(rank__lte=cap)
+            .values_list("path", "executor", "requirements", "leased_at", "started", "finished")
+        )
+        for path, executor, requirements, leased_at, started, finished in rows:
+            seconds = _sample(leased_at, started, finished)
+            if seconds is None:
+                continue
+            key = _key(path, executor, requirements)
+            by_key[key].append((finished, seconds))
+            by_path[key[0]].append((finished, seconds))
+            by_group[key[0][0] if key[0] else ""].append((finished, seconds))
     return History(by_node=by_node, by_key=by_key, by_path=by_path, by_group=by_group)
 
 
@@ -253,8 +260,10 @@ def _estimate(
     for item in (*own, *ahead):
         if "key" not in item:
             item["key"] = _key(item["path"], item["executor"], item["requirements"])
-    keys = {item["key"] for item in (*own, *ahead)}
-    past = history(owner_id=owner_id, keys=keys, workflow_id=workflow_id)
+    past = history(
+        owner_id=owner_id, keys={item["key"] for item in ahead}, workflow_id=workflow_id,
+        nodes=[(item["name"], item["key"]) for item in own],
+    )
     known = {n["name"]: past.duration(n["key"], n["name"]) for n in own}
     runners = _runners(owner_id, facts)
     floor = settings.ESTIMATE_MIN_REMAINING_S
