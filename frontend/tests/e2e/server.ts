@@ -107,9 +107,13 @@ export async function startServer(): Promise<ServerState> {
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   const serverLog = path.join(dataDir, 'gunicorn.log');
+  // --keep-alive 5: longer than the 4 s for which Node's fetch (undici) keeps an idle connection. With
+  // gunicorn's default of 2 s, a spec's API call after 2 to 4 s of quiet went out on a connection the
+  // server was closing and failed with "other side closed" (seen in CI).
   const gunicorn = spawnLogged(
     path.join(VENV_BIN, 'gunicorn'),
-    ['nodeworks_server.wsgi:application', '--bind', `127.0.0.1:${port}`, '--workers', '2', '--worker-class', 'gthread', '--threads', '16', '--access-logfile', '-'],
+    ['nodeworks_server.wsgi:application', '--bind', `127.0.0.1:${port}`, '--workers', '2', '--worker-class', 'gthread', '--threads', '16',
+      '--keep-alive', '5', '--access-logfile', '-'],
     env,
     serverLog,
   );
