@@ -422,6 +422,10 @@ def _closed_by_peer(sock) -> bool:
     """An idle kept connection with something to read has been closed by the server (a FIN, a TLS
     close_notify): nothing else arrives unasked in this protocol. Never blocks."""
     try:
+        if hasattr(select, "poll"):  # any descriptor number (select() stops at FD_SETSIZE, 1024)
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return True
