@@ -16,11 +16,16 @@ import logging
 import os
 import socket
 import sys
+import threading
 from typing import List, Optional
 
 from nodeworks_runner import __version__
 from nodeworks_runner.config import RunnerConfig, load_config
-from nodeworks_runner.http import Client, ClientError, HttpError
+from nodeworks_runner.signals import Shutdown
+
+# nodeworks_runner.http (urllib, ssl) and the runner loop (numpy...) are imported only once `run` has
+# its signal handlers: importing them takes a good part of a second on a busy host, and a SIGTERM in
+# that time must drain the runner, not kill it.
 
 # flag -> (config field, help); list fields take comma-separated values (node path: repeat the flag)
 SETTING_FLAGS = [
@@ -116,19 +121,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    shutdown = None
+    if args.command == "run":
+        # First thing, before any slow import, the executors and any network call: a SIGTERM (or
+        # Ctrl-C) right after the start drains like one later (exit 0), instead of killing the runner
+        # with the default action (-15) or a KeyboardInterrupt traceback.
+        shutdown = Shutdown(threading.Event())
+        shutdown.install()
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from nodeworks_runner.http import HttpError
+
     try:
-        return {"register": cmd_register, "run": cmd_run, "config": cmd_config, "nodes": cmd_nodes}[args.command](args)
+        if shutdown is not None:
+            return cmd_run(args, shutdown)
+        return {"register": cmd_register, "config": cmd_config, "nodes": cmd_nodes}[args.command](args)
     except (HttpError, ValueError) as exc:
         print("nodeworks-runner: %s" % exc, file=sys.stderr)
         return 1
 
 
 def cmd_register(args: argparse.Namespace) -> int:
+    from nodeworks_runner.http import Client
+
     config = _load(args)
     user_token = args.user_token or os.environ.get("NODEWORKS_USER_TOKEN", "")
     if not config.url:
@@ -161,7 +179,8 @@ def _token_from(answer) -> tuple:
     return token, runner_id
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, shutdown: Optional[Shutdown] = None) -> int:
+    from nodeworks_runner.http import ClientError
     from nodeworks_runner.worker import Runner
 
     config = _load(args)
@@ -170,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          "(or give --url and --token nwr_...)")
     config.name = config.name or socket.gethostname()
     try:
-        return Runner(config).run(once=args.once)
+        return Runner(config, shutdown=shutdown).run(once=args.once)
     except ClientError as exc:
         print("nodeworks-runner: the server refused this runner: %s" % exc, file=sys.stderr)
         return 3

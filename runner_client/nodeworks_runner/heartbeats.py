@@ -109,7 +109,7 @@ class Heartbeats(threading.Thread):
                 info[lease] = {}
         try:
             answer = self.client.post("/api/v1/runners/heartbeat", {"lease_ids": leases, "running": info},
-                                      timeout=max(5.0, self.period() * 2))
+                                      timeout=max(5.0, self.period() * 2), resend_safe=True)  # extends, twice too
         except Stale as exc:  # every lease named is stale
             answer = exc.body or {"leases": {lease: "lost" for lease in leases}}
         except Unreachable as exc:

@@ -165,7 +165,7 @@ class LibraryReporter(threading.Thread):
         if digest == self.sent_digest:
             return True
         try:
-            self.client.post(LIBRARY_PATH, library)
+            self.client.post(LIBRARY_PATH, library, resend_safe=True)  # the same library again: "changed": false
         except Unreachable as exc:
             if not self.backoff.failures:
                 log.info("node library not reported yet (%s); trying again", exc)

@@ -52,7 +52,8 @@ class Logs:
             chunk = holder.log_buffer[:LOG_CHUNK_CHARS]
             try:
                 answer = self.client.post("/api/v1/runners/logs",
-                                          {"lease_id": lease_id, "offset": holder.log_offset, "data": chunk})
+                                          {"lease_id": lease_id, "offset": holder.log_offset, "data": chunk},
+                                          resend_safe=True)  # idempotent by offset
             except Stale:
                 holder.log_buffer = ""  # the lease moved on: these lines have nowhere to go
                 return True

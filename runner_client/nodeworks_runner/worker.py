@@ -49,12 +49,13 @@ def connect(config: RunnerConfig) -> Client:
 
 
 class Runner:
-    def __init__(self, config: RunnerConfig, client: Optional[Client] = None):
+    def __init__(self, config: RunnerConfig, client: Optional[Client] = None, *, shutdown: Optional[Shutdown] = None):
         self.config = config
         self.client = client or connect(config)
         self.executors: Dict[str, Executor] = {}
-        self.wake_loop = threading.Event()
-        self.shutdown = Shutdown(self.wake_loop)
+        # `nodeworks-runner run` makes (and installs) it first thing: a signal during the imports counts.
+        self.shutdown = shutdown or Shutdown(threading.Event())
+        self.wake_loop = self.shutdown.wake_loop
         self.slots = Slots(config.concurrency, prefetch=config.prefetch_tasks())
         self.spool = Spool(config.spool_dir)
         self.journal = Journal(Path(config.state_dir) / "journal")
@@ -88,6 +89,9 @@ class Runner:
 
     def set_up(self, once: bool) -> None:
         self.once = once
+        # Before anything that takes time (the warm pool, recovery, the threads' first calls): a signal
+        # during the set-up drains (or stops) the runner once it is set up, never kills it.
+        self.shutdown.install()
         for folder in (self.config.work_dir, self.config.state_dir, self.config.spool_dir):
             Path(folder).mkdir(parents=True, exist_ok=True)
         for name in self.config.executors:
@@ -99,14 +103,14 @@ class Runner:
             self.executors[name].on_finished = self.wake_loop.set
         if not self.executors:
             raise SystemExit("no executor is available (configured: %s)" % ", ".join(self.config.executors))
-        self.shutdown.install()
         recover(self.config, self.executors, self.slots, self.spool, self.journal)
         self.leaser = Leaser(self.client, self.slots, self.shutdown, executors=sorted(self.executors),
                              wait_s=0.0 if once else self.config.lease_wait_s, retry_max_s=self.config.retry_max_s,
                              results_will_lease=self.delivery.will_lease)
         self.leaser.start()
         self.heartbeats.start()
-        library.start_reporting(connect(self.config), self.config.node_path, stopped=self.heartbeats.stopped)
+        if not self.shutdown.draining:  # stopped during the set-up: no server call worth making
+            library.start_reporting(connect(self.config), self.config.node_path, stopped=self.heartbeats.stopped)
         log.info("runner %r serving %s with executors %s, concurrency %d", self.config.name, self.config.url,
                  ", ".join(self.executors), self.config.concurrency)
 
