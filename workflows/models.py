@@ -166,8 +166,15 @@ class Task(models.Model):
         ordering = ["run_id", "-priority", "id"]
         constraints = [models.UniqueConstraint(fields=["run", "node"], name="unique_task_per_run_node")]
         indexes = [
-            # The queue: only queued rows, in the order leases take them.
-            models.Index(fields=["-priority", "id"], condition=models.Q(state="queued"), name="task_queue_idx"),
+            # The queue: only queued rows, one run per (tag set, executor) in the order leases take
+            # them, so a claim reads the runs it fits and never the queued tasks it does not
+            # (workflows/lifecycle/claim.py). Owners are filtered per row: led by owner, a runner
+            # shared with all would need a walk per user.
+            models.Index(
+                fields=["tagset", "executor", "-priority", "id"],
+                condition=models.Q(state="queued"),
+                name="task_fit_queue_idx",
+            ),
             # The reaper: held leases by expiry.
             models.Index(
                 fields=["expires_at"], condition=models.Q(state__in=_HELD), name="task_lease_expiry_idx"

@@ -89,10 +89,10 @@ def test_hot_statements_are_prepared_once_per_connection(owner, busy_queue):
     assert completions[0][1] > 0, prepared
 
 
-def test_claim_walks_the_queue_index_in_priority_order(owner, busy_queue):
+def test_claim_walks_the_queue_index_per_fitting_tag_set_in_priority_order(owner, busy_queue):
     runner_row, _ = register(owner, "r")
     runner = Runner.objects.select_related("owner").get(pk=runner_row.pk)
-    sql = claim._PG_CLAIM.replace("{filters}", "AND owner_id = ANY(%(owners)s::bigint[])")
+    sql = claim._pg_claim_sql(owners=True, only=False)
     now = timezone.now()
     values = {"executors": "'{local}'", "tags": "'[]'", "now": "now()", "owners": f"'{{{owner.pk}}}'", "limit": "1",
               "runner": str(runner.pk), "expires": "now()"}
@@ -100,8 +100,13 @@ def test_claim_walks_the_queue_index_in_priority_order(owner, busy_queue):
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {literal}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index Scan using task_queue_idx" in plan, plan
-    assert "Sort" not in plan, plan  # the index gives the order; a sort means every queued row was read
+    assert "Index Scan using task_fit_queue_idx" in plan, plan
+    # The index gives each walk its order; only the merge of the walks' few rows is sorted (above
+    # the walk). A sort inside a walk would mean it read every queued row of the pair.
+    assert "LockRows" in plan and "Subquery Scan on w" in plan, plan
+    walk = plan[plan.index("Subquery Scan on w"):]
+    assert "Sort" not in walk, plan
+    assert "Seq Scan on workflows_task " not in plan, plan
     assert now  # the plan above is the per-call (custom) one the server gets
 
 

@@ -55,7 +55,8 @@ def tasks_claim(
     holds the database's write lock from the SELECT on, and the UPDATE is conditional on
     `state = queued`; only the rows that came back with our lease ids are ours.
     """
-    offered = [executor for executor in executors if executor in scope.executors]
+    # Each once: the claim walks the queue once per offered executor.
+    offered = list(dict.fromkeys(executor for executor in executors if executor in scope.executors))
     if not offered or max_tasks < 1:
         return []
     if connection.vendor == "postgresql":
@@ -81,18 +82,14 @@ _ENDED_RUN = ", ".join(f"'{state}'" for state in Run.FINAL_STATES)
 # Hand-written rather than built by the ORM: building this query took more CPU than PostgreSQL
 # spends running it, on the call every task goes through. The picked rows come back with what a
 # task payload needs (run columns included), so no second SELECT follows the claim.
+#
+# {candidates} is one of the two forms below, both yielding (id, priority) of queued tasks that fit,
+# each row locked FOR UPDATE SKIP LOCKED, at most %(limit)s per ordered walk.
 _PG_CLAIM = f"""
 WITH picked AS MATERIALIZED (
-    SELECT id FROM {Task._meta.db_table} AS q
-    WHERE state = '{TaskState.QUEUED}' AND executor = ANY(%(executors)s::text[])
-      AND tagset_id IN ({fit.PG_FITTING_TAGSETS})
-      AND (not_before IS NULL OR not_before <= %(now)s)
-      AND NOT cancel_requested
-      AND (SELECT live.state FROM {Run._meta.db_table} AS live WHERE live.id = q.run_id) NOT IN ({_ENDED_RUN})
-      {{filters}}
-    ORDER BY priority DESC, id
+    SELECT c.id FROM ({{candidates}}) AS c
+    ORDER BY c.priority DESC, c.id
     LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
 )
 UPDATE {Task._meta.db_table} AS t
 SET state = '{TaskState.LEASED}', lease_id = gen_random_uuid(), runner_id = %(runner)s, leased_at = %(now)s,
@@ -102,6 +99,45 @@ WHERE t.id = picked.id AND t.state = '{TaskState.QUEUED}' AND r.id = t.run_id
 RETURNING t.id, t.priority, t.lease_id, t.attempt, t.node, t.node_data, t.input_sources, t.requirements,
           t.expires_at, r.id, r.workflow_id, r.revision, r.created, r.started
 """  # noqa: S608 (table names from the models; every value is a parameter)
+
+# What a queued task must also pass, whichever way it was found. {filters}: the runner's owners.
+_PG_CLAIMABLE = f"""
+      q.state = '{TaskState.QUEUED}'
+      AND (q.not_before IS NULL OR q.not_before <= %(now)s)
+      AND NOT q.cancel_requested
+      AND (SELECT live.state FROM {Run._meta.db_table} AS live WHERE live.id = q.run_id) NOT IN ({_ENDED_RUN})
+      {{filters}}
+"""  # noqa: S608
+
+# The queue: one walk of task_fit_queue_idx per fitting (tag set, executor), each in priority order,
+# stopped after %(limit)s lockable rows; the outer query merges them and keeps the best %(limit)s.
+# Queued tasks of other tag sets or executors are never read, however many (issue 12: 100,000 of them
+# made every claim step over them, ~100 ms). The price: each walk locks up to %(limit)s rows, and
+# those the merge drops stay locked until the statement ends (a concurrent claim skips them for those
+# milliseconds); a runner fits few tag sets that have queued tasks, and a walk over none locks nothing.
+_PG_CANDIDATES_QUEUE = f"""
+    SELECT w.id, w.priority
+    FROM ({fit.PG_FITTING_TAGSETS}) AS ts
+    CROSS JOIN unnest(%(executors)s::text[]) AS e(executor)
+    CROSS JOIN LATERAL (
+        SELECT q.id, q.priority FROM {Task._meta.db_table} AS q
+        WHERE q.tagset_id = ts.id AND q.executor = e.executor AND {_PG_CLAIMABLE}
+        ORDER BY q.priority DESC, q.id
+        LIMIT %(limit)s
+        FOR UPDATE OF q SKIP LOCKED
+    ) AS w
+"""  # noqa: S608
+
+# Chain affinity (`only`): a handful of named tasks, looked up by primary key and sorted.
+_PG_CANDIDATES_ONLY = f"""
+    SELECT q.id, q.priority FROM {Task._meta.db_table} AS q
+    WHERE q.id = ANY(%(only)s::bigint[]) AND q.executor = ANY(%(executors)s::text[])
+      AND q.tagset_id IN ({fit.PG_FITTING_TAGSETS}) AND {_PG_CLAIMABLE}
+    ORDER BY q.priority DESC, q.id
+    LIMIT %(limit)s
+    FOR UPDATE OF q SKIP LOCKED
+"""  # noqa: S608
+
 # Never a task of a run that is cancelled or being cancelled (cancel_requested): such a task would be
 # started (a SLURM job submitted) only to be cancelled at its first heartbeat. The run's state is a
 # scalar subquery on purpose: a filter (SubPlan) that looks the run up by its primary key for each
@@ -111,20 +147,28 @@ RETURNING t.id, t.priority, t.lease_id, t.attempt, t.node, t.node_data, t.input_
 # sorted them all (tests/engine/test_hot_sql.py). "Not ended" is the same test (a run ends only when
 # its last task is final, so a queued task's run is running or cancelled) and is estimated as
 # passing nearly every row, which it does.
+# SKIP LOCKED inside each walk, under its LIMIT: concurrent claims step over each other's rows and
+# each still gets up to %(limit)s tasks (locking after the merge would hand every claim the same top
+# rows, all but one claim finding them taken).
 # MATERIALIZED: the picked rows are chosen once. Inlined, the planner may re-run a LIMIT ... SKIP
-# LOCKED subquery per scanned row and lease more tasks than asked for.
+# LOCKED subquery per scanned row and lease more tasks than asked for. The UPDATE stays conditional
+# on state = queued.
+
+
+def _pg_claim_sql(*, owners: bool, only: bool) -> str:
+    candidates = _PG_CANDIDATES_ONLY if only else _PG_CANDIDATES_QUEUE
+    filters = "AND q.owner_id = ANY(%(owners)s::bigint[])" if owners else ""
+    return _PG_CLAIM.replace("{candidates}", candidates).replace("{filters}", filters)
 
 
 def _claim_on_postgresql(scope: RunnerScope, offered: list[str], max_tasks: int, only, now, expires) -> list[Task]:
     owners = list(scope.owner_ids) if scope.owner_ids is not None else None
-    filters = "AND owner_id = ANY(%(owners)s::bigint[])" if owners is not None else ""
-    if only is not None:
-        filters += " AND id = ANY(%(only)s::bigint[])"
     params = {
         "executors": offered, "tags": fit.pg_tags_param(scope.tags), "now": now, "limit": max_tasks,
         "runner": scope.id, "expires": expires, "owners": owners, "only": list(only or ()),
     }
-    rows = hot_sql.fetch(_PG_CLAIM.replace("{filters}", filters), params, per_call_plan=True)
+    sql = _pg_claim_sql(owners=owners is not None, only=only is not None)
+    rows = hot_sql.fetch(sql, params, per_call_plan=True)
     tasks = []
     for (pk, priority, lease_id, attempt, node, node_data, input_sources, requirements, expires_at,
          run_id, workflow_id, revision, created, started) in sorted(rows, key=lambda row: (-row[1], row[0])):
