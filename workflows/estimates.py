@@ -20,6 +20,7 @@ path at once, the workflow's own nodes in one, runners' recent tasks in one, the
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict, defaultdict
@@ -57,8 +58,11 @@ def _sample(leased_at, started, finished) -> float | None:
     return max((finished - begun).total_seconds(), 0.0)
 
 
+@functools.lru_cache(maxsize=4096)
 def _path_text(path: tuple) -> str:
     # As both databases print a JSON list of strings (SQLite keeps json.dumps's text, jsonb prints the same).
+    # Cached: asked twice per node, and thousands of nodes share a handful of paths (json.dumps was a
+    # tenth of a 5,000-node estimate).
     return json.dumps(list(path))
 
 
