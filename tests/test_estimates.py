@@ -206,3 +206,30 @@ def test_the_status_payload_carries_live_estimates(alice_client, alice):
     assert done["run"]["state"] == "succeeded"
     assert done["run"]["estimated_finish"] is None
     assert all(node["estimated_start"] is None for node in done["nodes"].values())
+
+
+def test_finished_runs_samples_are_kept_and_a_new_run_replaces_them(alice_client, alice):
+    """The per-node samples of a workflow whose latest runs are all final are read once per process;
+    a run that starts or ends changes what is read."""
+    workflow_id = published(alice_client)
+    runner = online_runner(alice, "kept")[0]
+    timed_history(alice_client, alice, workflow_id, runner=runner, runs=2)
+    estimate_of(alice_client, workflow_id)  # reads and keeps
+    with CaptureQueriesContext(connection) as queries:
+        body = estimate_of(alice_client, workflow_id)
+    # The per-node samples' query (its `held` column) is not sent again.
+    assert not any('AS "held"' in q["sql"] for q in queries.captured_queries), [q["sql"] for q in queries.captured_queries]
+    assert body["nodes"]["subtract"]["duration"] == SECONDS["subtract"]
+
+    # A third run, twice as slow: its samples count at once.
+    run = execute(alice_client, workflow_id, reuse=False)
+    run_all(runner)
+    clock = timezone.now() - timedelta(minutes=5)
+    for task in Task.objects.filter(run_id=run["id"]):
+        task.leased_at = task.started = clock
+        task.finished = clock + timedelta(seconds=2 * SECONDS[task.node])
+        task.save(update_fields=["leased_at", "started", "finished"])
+    body = estimate_of(alice_client, workflow_id)
+    assert body["nodes"]["subtract"]["samples"] == 3
+    assert body["nodes"]["subtract"]["duration"] == SECONDS["subtract"]  # median of 5, 5, 10
+    assert body["nodes"]["subtract"]["p90"] > SECONDS["subtract"]

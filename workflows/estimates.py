@@ -77,8 +77,9 @@ class History:
 
     def __init__(self, *, by_node: dict, by_key: dict, by_path: dict, by_group: dict):
         cap = settings.ESTIMATE_SAMPLES
-        # Sorted once per level and key: thousands of nodes share a handful of paths.
-        self.by_node = {key: _recent(samples, cap) for key, samples in by_node.items()}
+        # Sorted once per level and key: thousands of nodes share a handful of paths. by_node comes
+        # sorted (_node_samples), and may be shared between estimates: read only.
+        self.by_node = by_node
         self.by_key = {key: _recent(samples, cap) for key, samples in by_key.items()}
         self.by_path = {key: _recent(samples, cap) for key, samples in by_path.items()}
         self.by_group = {key: _recent(samples, cap) for key, samples in by_group.items()}
@@ -103,6 +104,58 @@ class History:
         return found
 
 
+# workflow → (its latest runs as (id, state, finished), samples per node): kept while those runs are
+# all final. A final run's tasks do not change (a requeue makes the run running again, which changes
+# the key), so only a new run or a run that ends costs the 25,000-row read again for 5,000 nodes, the
+# largest part of an estimate.
+_NODE_SAMPLES: OrderedDict[int, tuple] = OrderedDict()
+_NODE_SAMPLES_KEPT = 64
+_node_samples_lock = threading.Lock()
+
+
+def _node_samples(*, owner_id: int, workflow_id: int) -> dict[tuple, list[float]]:
+    """The workflow's own samples per (node, path text, executor), newest first, from its latest
+    ESTIMATE_NODE_RUNS runs (read only: possibly shared)."""
+    latest = tuple(
+        Run.objects.filter(workflow_id=workflow_id).order_by("-created", "-id")
+        .values_list("id", "state", "finished")[: settings.ESTIMATE_NODE_RUNS]
+    )
+    if not latest:
+        return {}
+    with _node_samples_lock:
+        kept = _NODE_SAMPLES.get(workflow_id)
+        if kept is not None and kept[0] == latest:
+            _NODE_SAMPLES.move_to_end(workflow_id)
+            return kept[1]
+    # One row per node and run, thousands of them: the database subtracts the times and the path
+    # comes as text (parsing three datetimes and a JSON list per row cost more than the query).
+    rows = (
+        Task.objects.filter(
+            owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False,
+            run_id__in=[run_id for run_id, _, _ in latest],
+        )
+        .order_by()
+        .annotate(
+            held=ExpressionWrapper(F("finished") - Coalesce("started", "leased_at"), output_field=DurationField()),
+            path_text=Cast("path", TextField()),
+        )
+        .filter(held__isnull=False)
+        .values_list("node", "path_text", "executor", "run_id", "held")
+    )
+    samples: dict[tuple, list[tuple]] = defaultdict(list)
+    for node, path_text, executor, run_id, held in rows:
+        samples[(node, path_text, executor)].append((run_id, max(held.total_seconds(), 0.0)))
+    cap = settings.ESTIMATE_SAMPLES
+    found = {key: _recent(values, cap) for key, values in samples.items()}
+    if all(state in Run.FINAL_STATES for _, state, _ in latest):
+        with _node_samples_lock:
+            _NODE_SAMPLES[workflow_id] = (latest, found)
+            _NODE_SAMPLES.move_to_end(workflow_id)
+            while len(_NODE_SAMPLES) > _NODE_SAMPLES_KEPT:
+                _NODE_SAMPLES.popitem(last=False)
+    return found
+
+
 def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None,
             nodes: list[tuple[str, tuple]] = ()) -> History:
     """With `workflow_id`, this workflow's own samples per node, from its latest ESTIMATE_NODE_RUNS runs
@@ -113,7 +166,7 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None,
     In that order because the second query is the costly one (it ranks every success of the owner in
     those groups) and a workflow that has run before needs it only for what is new or ahead of it."""
     cap = settings.ESTIMATE_SAMPLES
-    by_node: dict[tuple, list[tuple]] = defaultdict(list)
+    by_node: dict[tuple, list[float]] = {}
     by_key: dict[tuple, list[tuple]] = defaultdict(list)
     by_path: dict[tuple, list[tuple]] = defaultdict(list)
     by_group: dict[str, list[tuple]] = defaultdict(list)
@@ -121,20 +174,7 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None,
         owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False
     ).order_by()
     if workflow_id is not None:
-        # One row per node and run, thousands of them: the database subtracts the times and the path
-        # comes as text (parsing three datetimes and a JSON list per row cost more than the query).
-        runs = Run.objects.filter(workflow_id=workflow_id).order_by("-created", "-id").values("id")
-        rows = (
-            succeeded.filter(run_id__in=runs[: settings.ESTIMATE_NODE_RUNS])
-            .annotate(
-                held=ExpressionWrapper(F("finished") - Coalesce("started", "leased_at"), output_field=DurationField()),
-                path_text=Cast("path", TextField()),
-            )
-            .filter(held__isnull=False)
-            .values_list("node", "path_text", "executor", "run_id", "held")
-        )
-        for node, path_text, executor, run_id, held in rows:
-            by_node[(node, path_text, executor)].append((run_id, max(held.total_seconds(), 0.0)))
+        by_node = _node_samples(owner_id=owner_id, workflow_id=workflow_id)
     wanted = set(keys)
     wanted.update(key for name, key in nodes if (name, _path_text(key[0]), key[1]) not in by_node)
     groups = {key[0][0] for key in wanted if key[0]}
