@@ -30,15 +30,16 @@ from workflows.models import Run, RunState, Task, TaskState
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 
-def run_all(runner) -> list[str]:
-    """Leases and completes tasks until none is left; returns the nodes the runner was given, in order."""
+def run_all(runner, *, outputs: dict | None = None) -> list[str]:
+    """Leases and completes tasks until none is left (with `outputs`, each task reports them instead of
+    its computed ones); returns the nodes the runner was given, in order."""
     ran = []
     payloads = lease(runner)
     while payloads:
         next_tasks = []
         for payload in payloads:
             ran.append(payload["node"]["uniquename"])
-            next_tasks += report(runner, payload)
+            next_tasks += report(runner, payload, outputs=outputs)
         payloads = next_tasks + lease(runner)
     return ran
 
@@ -275,14 +276,7 @@ def test_a_node_reuses_only_its_own_earlier_result(alice_client, alice):
 
     def run_once() -> tuple[dict, list[str]]:
         run = execute(alice_client, workflow_id)
-        ran = []
-        payloads = lease(runner)
-        while payloads:
-            next_tasks = []
-            for payload in payloads:
-                ran.append(payload["node"]["uniquename"])
-                next_tasks += report(runner, payload, outputs={"result": 1})
-            payloads = next_tasks + lease(runner)
+        ran = run_all(runner, outputs={"result": 1})
         return status_of(alice_client, workflow_id, run["id"]), ran
 
     first, ran = run_once()

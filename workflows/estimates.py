@@ -104,6 +104,13 @@ class History:
         return found
 
 
+def _samples_of(owner_id: int):
+    """The owner's tasks that are duration samples: succeeded, run (not reused), with a finish."""
+    return Task.objects.filter(
+        owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False
+    ).order_by()
+
+
 # workflow → (its latest runs as (id, state, finished), samples per node): kept while those runs are
 # all final. A final run's tasks do not change (a requeue makes the run running again, which changes
 # the key), so only a new run or a run that ends costs the 25,000-row read again for 5,000 nodes, the
@@ -130,11 +137,8 @@ def _node_samples(*, owner_id: int, workflow_id: int) -> dict[tuple, list[float]
     # One row per node and run, thousands of them: the database subtracts the times and the path
     # comes as text (parsing three datetimes and a JSON list per row cost more than the query).
     rows = (
-        Task.objects.filter(
-            owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False,
-            run_id__in=[run_id for run_id, _, _ in latest],
-        )
-        .order_by()
+        _samples_of(owner_id)
+        .filter(run_id__in=[run_id for run_id, _, _ in latest])
         .annotate(
             held=ExpressionWrapper(F("finished") - Coalesce("started", "leased_at"), output_field=DurationField()),
             path_text=Cast("path", TextField()),
@@ -170,9 +174,6 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None,
     by_key: dict[tuple, list[tuple]] = defaultdict(list)
     by_path: dict[tuple, list[tuple]] = defaultdict(list)
     by_group: dict[str, list[tuple]] = defaultdict(list)
-    succeeded = Task.objects.filter(
-        owner_id=owner_id, state=TaskState.SUCCEEDED, reused_from__isnull=True, finished__isnull=False
-    ).order_by()
     if workflow_id is not None:
         by_node = _node_samples(owner_id=owner_id, workflow_id=workflow_id)
     wanted = set(keys)
@@ -180,7 +181,7 @@ def history(*, owner_id: int, keys: set[tuple], workflow_id: int | None = None,
     groups = {key[0][0] for key in wanted if key[0]}
     if groups:
         rows = (
-            succeeded.filter(path__0__in=sorted(groups))
+            _samples_of(owner_id).filter(path__0__in=sorted(groups))
             .annotate(rank=Window(RowNumber(), partition_by=[F("path")], order_by=[F("finished").desc(), F("id").desc()]))
             .filter(rank__lte=cap)
             .values_list("path", "executor", "requirements", "leased_at", "started", "finished")
