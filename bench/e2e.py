@@ -360,7 +360,8 @@ class Bench:
             return
         out = self.tmp / (script + ".json")
         say(f"==> {script} --json")
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        # The same PostgreSQL server as the rest of this run (DATABASE_URL may be unset: the default above).
+        env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=self.maintenance_url)
         done = subprocess.run([PY, str(path), "--json", str(out)], cwd=ROOT, env=env)
         if done.returncode or not out.exists():
             say(f"    {script} failed (exit {done.returncode}); its rows are missing")

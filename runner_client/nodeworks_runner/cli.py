@@ -37,7 +37,8 @@ SETTING_FLAGS = [
     ("--proxy", "proxy", "proxy URL (default: http_proxy/https_proxy from the environment)"),
     ("--concurrency", "concurrency", "tasks run at once (default 2)"),
     ("--prefetch", "prefetch", "tasks leased ahead of the free slots while tasks are short, so the next ones are "
-                               "here when a slot frees (default: as many as --concurrency; 0: none)"),
+                               "here when a slot frees (default: automatic, from --concurrency for tasks of a "
+                               "second up to 500 for tasks of a millisecond; N: exactly N; 0: none)"),
     ("--lease-wait", "lease_wait_s", "seconds a lease call long-polls (max 30)"),
     ("--heartbeat", "heartbeat_s", "seconds between heartbeats (at most; shorter if leases are short)"),
     ("--log-interval", "log_interval_s", "seconds between log uploads"),

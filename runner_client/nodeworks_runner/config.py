@@ -51,7 +51,7 @@ class RunnerConfig:
     http_timeout_s: float = 60.0
     # the loop
     concurrency: int = 2
-    prefetch: int = -1  # tasks leased beyond the free slots while tasks are short (-1: as many as concurrency)
+    prefetch: int = -1  # tasks leased beyond the free slots while tasks are short (-1: automatic, slots.py)
     lease_wait_s: float = 20.0  # long-poll; the server caps it at 30
     heartbeat_s: float = 10.0
     log_interval_s: float = 1.0

@@ -38,7 +38,7 @@ from nodeworks_runner.workdirs import clean_workdir
 
 log = logging.getLogger("nodeworks_runner")
 
-RESULT_BATCH = 100
+RESULT_BATCH = 500
 UPLOAD_TIMEOUT_S = 60.0  # at least: a large artifact takes a while
 TRIES_OF_A_RESULT = 5  # 500s for one result alone (while the server otherwise works) before it is given up
 LEASE_REPROBE_S = 300.0  # after a 400 about `lease`, results carry it again after this long

@@ -98,6 +98,7 @@ def run_task(task: dict, workdir, *, inline_limit: Optional[int] = None) -> Task
 
         name = "%s-%d.npy" % (node.get("uniquename") or "value", len(spilled))
         path = workdir / name
+        workdir.mkdir(parents=True, exist_ok=True)  # an inline node (executors/inline.py) has none until now
         numpy.save(str(path), array, allow_pickle=False)
         spilled.append((name, str(path)))
         return {"$nw": "artifact", "path": str(path), "name": name, "kind": "ndarray"}

@@ -39,6 +39,12 @@ log = logging.getLogger("nodeworks_runner")
 LAST_FINISHED_KEPT = 1000
 QUICK_TASK_S = 1.0  # prefetch only while the recent tasks ran this long or less, on average
 RECENT_TASKS = 20
+# Automatic prefetch (the default): enough tasks to keep the slots busy for this long at the recent
+# pace, at least --concurrency and at most MAX_PREFETCH. Tasks of a millisecond or less (built-in
+# nodes run in the runner process: executors/inline.py) then come hundreds per call instead of a
+# few, and one results call answers for all of them; a task of a second prefetches --concurrency.
+PREFETCH_WORK_S = 0.1
+MAX_PREFETCH = 500
 
 
 class TaskRun:
@@ -58,6 +64,7 @@ class TaskRun:
         self.log_buffer = ""  # text not yet sent
         self.stop_reason = ""  # "cancel" (server), "walltime", "shutdown", "lost"
         self.not_before = 0.0  # monotonic time before which it is not started again
+        self.inline: Optional[bool] = None  # runs in the runner process (executors/inline.py); decided once
 
     @property
     def label(self) -> str:
@@ -78,9 +85,10 @@ class TaskRun:
 
 
 class Slots:
-    def __init__(self, concurrency: int, prefetch: int = 0):
+    def __init__(self, concurrency: int, prefetch: int = 0, *, auto_prefetch: bool = False):
         self.concurrency = int(concurrency)
         self.prefetch = max(0, int(prefetch))
+        self.auto_prefetch = auto_prefetch and self.prefetch > 0
         self.recent_s: "collections.deque[float]" = collections.deque(maxlen=RECENT_TASKS)  # run times
         self.tally: "collections.Counter[str]" = collections.Counter()  # for the summary log line
         self.lock = threading.RLock()
@@ -99,8 +107,15 @@ class Slots:
     def capacity(self) -> int:
         """Tasks this runner may hold before their results: the slots, plus the prefetch while tasks are quick."""
         recent = self.recent_s
-        quick = self.prefetch and recent and sum(recent) / len(recent) <= QUICK_TASK_S
-        return self.concurrency + (self.prefetch if quick else 0)
+        if not (self.prefetch and recent):
+            return self.concurrency
+        average = sum(recent) / len(recent)
+        if average > QUICK_TASK_S:
+            return self.concurrency
+        if not self.auto_prefetch:
+            return self.concurrency + self.prefetch
+        paced = int(max(1, self.concurrency) * PREFETCH_WORK_S / max(average, 1e-6))
+        return self.concurrency + max(self.prefetch, min(MAX_PREFETCH, paced))
 
     def free(self) -> int:
         with self.lock:

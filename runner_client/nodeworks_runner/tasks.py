@@ -17,6 +17,7 @@ from typing import Callable, Dict
 from nodeworks_runner import values
 from nodeworks_runner.config import RunnerConfig
 from nodeworks_runner.executors.base import CANCELLED, FAILED, SUCCEEDED, Executor, NoCapacity, TaskResult
+from nodeworks_runner.executors.inline import InlineHandle, run_inline, runs_inline
 from nodeworks_runner.http import Client, ClientError, Stale, Unreachable
 from nodeworks_runner.signals import Shutdown
 from nodeworks_runner.slots import Slots, TaskRun
@@ -45,15 +46,34 @@ class Tasks:
     # ------------------------------------------------------------ starting
 
     def start_pending(self) -> None:
-        """Up to --concurrency tasks run; a task its executor has no room for waits its turn."""
+        """Up to --concurrency tasks run; a task its executor has no room for waits its turn. A task
+        that runs in the runner process (executors/inline.py) ends before its turn is over, so it
+        takes no slot from the others."""
         if self.shutdown.stopping_now:
             return
         now = time.monotonic()
         for run in list(self.slots.pending):
-            if not self.slots.may_start_more():
-                return
-            if run.not_before <= now:
+            if run.not_before > now:
+                continue
+            if self.runs_inline(run):
+                self.start_inline(run)
+            elif self.slots.may_start_more():
                 self.start(run)
+
+    def runs_inline(self, run: TaskRun) -> bool:
+        if run.inline is None:
+            run.inline = runs_inline(run.task, offered=list(self.executors), node_path=self.config.node_path)
+        return run.inline
+
+    def start_inline(self, run: TaskRun) -> None:
+        """No journal entry: the task has ended before anything could crash in between, and a result
+        lost with the process is a lease that expires and is run again, as for any task."""
+        run.started, run.started_at = utcnow_iso(), time.monotonic()
+        run.workdir = workdir_for(self.config, run)  # made only if an output is spilled to a file
+        result, printed = run_inline(run.task, run.workdir, inline_limit=self.config.inline_limit_bytes)
+        run.handle = InlineHandle(result, printed)
+        run.handle.task = run.task
+        self.slots.started(run)
 
     def start(self, run: TaskRun) -> None:
         """The task moves to ``running``, or to ``reported`` (failed), or waits in ``pending``."""
@@ -171,7 +191,8 @@ class Tasks:
             return
         self.spool.save_many([entry for _, entry in spooled])
         for run, _ in spooled:
-            self.journal.remove(run.lease_id)  # only once spooled: a crash in between is found by recovery
+            if not run.inline:  # an inline task has no journal entry
+                self.journal.remove(run.lease_id)  # only once spooled: a crash in between is found by recovery
             self.slots.finished(run)
 
     def stop_if_due(self, run: TaskRun) -> None:

@@ -56,7 +56,7 @@ class Runner:
         # `nodeworks-runner run` makes (and installs) it first thing: a signal during the imports counts.
         self.shutdown = shutdown or Shutdown(threading.Event())
         self.wake_loop = self.shutdown.wake_loop
-        self.slots = Slots(config.concurrency, prefetch=config.prefetch_tasks())
+        self.slots = Slots(config.concurrency, prefetch=config.prefetch_tasks(), auto_prefetch=config.prefetch < 0)
         self.spool = Spool(config.spool_dir)
         self.journal = Journal(Path(config.state_dir) / "journal")
         self.logs = Logs(self.client, config.log_interval_s)

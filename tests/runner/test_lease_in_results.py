@@ -81,7 +81,8 @@ def test_the_runner_takes_its_next_task_from_the_results_answer(
 ):
     count = 20
     with CountingProxy(live_server_url) as proxy:
-        runner = start_runner("r-chain", concurrency=1, extra_args=("--url", proxy.url))
+        # No prefetch: one task held at a time, so each result goes alone and its answer carries the next.
+        runner = start_runner("r-chain", concurrency=1, extra_args=("--url", proxy.url, "--prefetch", "0"))
         deadline = time.monotonic() + 30
         while proxy.snapshot()[LEASE] == 0:  # up, registered and long-polling through the proxy
             assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
@@ -98,3 +99,24 @@ def test_the_runner_takes_its_next_task_from_the_results_answer(
     # (each ends after --lease-wait 2 s), never one per task.
     assert calls[RESULTS] >= count, calls
     assert calls[LEASE] <= 4, (calls, runner.log()[-3000:])
+
+
+def test_quick_built_in_tasks_come_hundreds_per_call(live_server_url, start_runner, publish_and_execute, wait_run):
+    """Built-in `types` nodes run in the runner process in well under a millisecond: the automatic
+    prefetch then leases them by the hundred and one results call answers for as many (issue 12)."""
+    count = 400
+    with CountingProxy(live_server_url) as proxy:
+        runner = start_runner("r-burst", concurrency=1, extra_args=("--url", proxy.url))
+        deadline = time.monotonic() + 30
+        while proxy.snapshot()[LEASE] == 0:
+            assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
+            time.sleep(0.1)
+        before = proxy.snapshot()
+        workflow_id, run_id = publish_and_execute(_floats(count))
+        status = wait_run(workflow_id, run_id=run_id)
+        calls = proxy.snapshot() - before
+
+    assert status["run"]["state"] == "succeeded", status
+    assert [node(status, f"value{i}")["outputs"]["float"] for i in range(count)] == [float(i) for i in range(count)]
+    # One slot and no prefetch would take a call per task (the test above); here a handful do.
+    assert calls[RESULTS] + calls[LEASE] <= count // 10, (calls, runner.log()[-3000:])
