@@ -228,6 +228,8 @@ LEASE_NOTIFY_POLL_S = env_float("NODEWORKS_LEASE_NOTIFY_POLL_S", 2.0)
 # Tasks per lease (and per results call's `lease`): a runner that runs built-in nodes in-process
 # prefetches hundreds at once (runner_client slots.py), and one call then answers for all of them.
 LEASE_MAX_TASKS = env_int("NODEWORKS_LEASE_MAX_TASKS", 500)
+# Chain links leased below a task at once, to a runner that asks (workflows/lifecycle/segments.py).
+LEASE_SEGMENT_MAX = env_int("NODEWORKS_LEASE_SEGMENT_MAX", 100)
 # A waiting long-poll holds a server thread: past this many per process, a lease call that finds no
 # work answers at once with `retry_after_s` (about LEASE_BUSY_RETRY_S), so idle runners cannot take
 # every thread from the API and the admin. Keep it below gunicorn's --threads.

@@ -118,7 +118,9 @@ class ResultsApi(RunnerProtocolMixin, APIView):
 
     @extend_schema(request={"application/json": bodies.RESULTS}, responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request):
-        results, lease = bodies.results_input(request.data, max_lease_tasks=settings.LEASE_MAX_TASKS)
+        results, lease = bodies.results_input(
+            request.data, max_lease_tasks=settings.LEASE_MAX_TASKS, max_segment=settings.LEASE_SEGMENT_MAX
+        )
         answers, next_tasks = services.results_report(runner=request.auth, results=results, lease=lease)
         body = {
             "results": [{key: value for key, value in vars(a).items() if value is not None} for a in answers],

@@ -62,6 +62,10 @@ _RESULT = {
         "error": {"type": "string", "maxLength": MAX_ERROR_CHARS, "default": ""},
         "started": {"type": "string", "format": "date-time", "nullable": True, "default": None, "description": _WHEN},
         "finished": {"type": "string", "format": "date-time", "nullable": True, "default": None, "description": _WHEN},
+        "after": {
+            "type": "string", "format": "uuid", "nullable": True, "default": None,
+            "description": "a chain link's parent lease (its payload's after.lease_id): applied with or after it",
+        },
     },
     "required": ["lease_id", "state"],
 }
@@ -72,7 +76,14 @@ RESULTS = {
         "results": {"type": "array", "items": _RESULT, "minItems": 1, "maxItems": 1000},
         "lease": {
             "type": "object",
-            "properties": {"max_tasks": {"type": "integer", "minimum": 0, "maximum": 1000}, "executors": _EXECUTORS},
+            "properties": {
+                "max_tasks": {"type": "integer", "minimum": 0, "maximum": 1000},
+                "executors": _EXECUTORS,
+                "segment_max": {
+                    "type": "integer", "minimum": 0, "maximum": 1000, "default": 0,
+                    "description": "chain links leased below each task at once (0: none; the server may cap it)",
+                },
+            },
             "required": ["max_tasks", "executors"],
             "description": "optional: lease up to max_tasks more tasks in the same call (never waits)",
         },
@@ -85,10 +96,14 @@ heartbeat_input = body_validator(HEARTBEAT)
 _results_input = body_validator(RESULTS)
 
 
-def results_input(data, *, max_lease_tasks: int) -> tuple[list[dict], dict | None]:
-    """(results, lease): `lease` is our compatible addition, {max_tasks (0..1000, capped), executors}."""
+def results_input(data, *, max_lease_tasks: int, max_segment: int = 0) -> tuple[list[dict], dict | None]:
+    """(results, lease): `lease` is our compatible addition, {max_tasks (0..1000, capped), executors,
+    segment_max (capped)}."""
     body = _results_input(data)
     lease = body.get("lease")
     if lease is not None:
-        lease = {"max_tasks": min(lease["max_tasks"], max_lease_tasks), "executors": lease["executors"]}
+        lease = {
+            "max_tasks": min(lease["max_tasks"], max_lease_tasks), "executors": lease["executors"],
+            "segment_max": min(lease.get("segment_max") or 0, max_segment),
+        }
     return body["results"], lease

@@ -39,6 +39,8 @@ SETTING_FLAGS = [
     ("--prefetch", "prefetch", "tasks leased ahead of the free slots while tasks are short, so the next ones are "
                                "here when a slot frees (default: automatic, from --concurrency for tasks of a "
                                "second up to 500 for tasks of a millisecond; N: exactly N; 0: none)"),
+    ("--segment-max", "segment_max", "chain links leased below a task at once, each started here as soon as the "
+                                     "one above succeeds (default 100; 0: one task at a time)"),
     ("--lease-wait", "lease_wait_s", "seconds a lease call long-polls (max 30)"),
     ("--heartbeat", "heartbeat_s", "seconds between heartbeats (at most; shorter if leases are short)"),
     ("--log-interval", "log_interval_s", "seconds between log uploads"),

@@ -52,6 +52,7 @@ class RunnerConfig:
     # the loop
     concurrency: int = 2
     prefetch: int = -1  # tasks leased beyond the free slots while tasks are short (-1: automatic, slots.py)
+    segment_max: int = 100  # chain links leased below a task at once, run here one after the other (0: none)
     lease_wait_s: float = 20.0  # long-poll; the server caps it at 30
     heartbeat_s: float = 10.0
     log_interval_s: float = 1.0

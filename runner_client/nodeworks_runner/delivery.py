@@ -62,6 +62,8 @@ class Delivery:
         self.server_ok_at = server_ok_at  # when the server last answered any call of this runner
         self.held_back: Dict[str, float] = {}  # lease id -> not before (a result the server erred on alone)
         self.last_try: Dict[str, float] = {}  # lease id -> when its last 500 alone was counted
+        # Told of each result answered for (accepted or not): chain links may wait for that (tasks.py).
+        self.on_answered: Callable[[dict, bool], None] = lambda entry, accepted: None
 
     def will_lease(self) -> bool:
         """Results wait to be reported, and the results call will lease the free slots."""
@@ -157,6 +159,8 @@ class Delivery:
             self.lease_with_results = True  # the server may have been upgraded (or the 400 was a fluke)
         if lease and self.lease_with_results:  # fill the free slots in `next` (max_tasks 0 when draining: nothing new)
             body["lease"] = {"max_tasks": self.slots_to_lease(), "executors": sorted(self.executors)}
+            if self.config.segment_max > 0 and body["lease"]["max_tasks"] > 0:
+                body["lease"]["segment_max"] = int(self.config.segment_max)
         try:
             answer = self.client.post("/api/v1/runners/results", body)
         except Stale as exc:
@@ -216,6 +220,7 @@ class Delivery:
                 log.error("result of lease %s (task %s) REFUSED by the server and dropped: %s", entry["lease_id"],
                           entry.get("task_id"), verdict.get("reason") or verdict.get("error") or verdict)
             self.drop(entry["lease_id"])
+            self.on_answered(entry, bool(verdict.get("accepted")))
         self.slots.generation += 1
         self.slots.freed.set()
 
@@ -305,7 +310,8 @@ def about_lease(body) -> bool:
 def is_stale(verdict: dict) -> bool:
     """A per-result refusal because the lease is not current (any other reason is about the result)."""
     reason = str(verdict.get("reason") or verdict.get("error") or "").lower()
-    return reason == "409" or any(word in reason for word in ("not current", "stale", "expired", "task is "))
+    return reason == "409" or any(word in reason for word in ("not current", "stale", "expired", "task is ",
+                                                              "upstream task"))
 
 
 def printable(text: str, limit: int = 2000) -> str:
@@ -315,7 +321,7 @@ def printable(text: str, limit: int = 2000) -> str:
 
 def result_item(entry: dict) -> dict:
     item = {key: entry[key] for key in ("lease_id", "state", "outputs", "error")}
-    for key in ("started", "finished"):
+    for key in ("started", "finished", "after"):
         if entry.get(key):
             item[key] = entry[key]
     return item

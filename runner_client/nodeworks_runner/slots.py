@@ -65,6 +65,10 @@ class TaskRun:
         self.stop_reason = ""  # "cancel" (server), "walltime", "shutdown", "lost"
         self.not_before = 0.0  # monotonic time before which it is not started again
         self.inline: Optional[bool] = None  # runs in the runner process (executors/inline.py); decided once
+        # A chain link (the server's segments): it starts once the task holding this lease has succeeded here.
+        self.after: Optional[str] = str((task.get("after") or {}).get("lease_id") or "") or None
+        self.blocked = self.after is not None
+        self.waits_for_answer = False  # its parent's outputs hold artifacts: their ids come with the answer
 
     @property
     def label(self) -> str:
@@ -94,6 +98,7 @@ class Slots:
         self.lock = threading.RLock()
         self.leased: "queue.Queue[dict]" = queue.Queue()
         self.pending: List[TaskRun] = []
+        self._pending_leases: set = set()  # the lease ids in `pending`: hundreds are leased at once
         self.running: Dict[str, TaskRun] = {}  # lease id -> run
         self.reported: Dict[str, TaskRun] = {}
         self.leasing = 0  # slots held by the lease call in flight
@@ -101,6 +106,7 @@ class Slots:
         self.freed = threading.Event()  # results were answered for: the long-poll may lease again
         self.shortest_lease_s: Optional[float] = None  # the shortest lease time the server has given
         self._last_finished: List[int] = []
+        self._waiting_on: Dict[str, List[TaskRun]] = {}  # a lease -> the chain links that wait for its task
 
     # ------------------------------------------------------------ counting
 
@@ -166,9 +172,12 @@ class Slots:
         """A leased task waits for a slot to start in (a lease answered twice is taken once)."""
         run = TaskRun(task)
         with self.lock:
-            if run.lease_id in self.running or any(p.lease_id == run.lease_id for p in self.pending):
+            if run.lease_id in self.running or run.lease_id in self._pending_leases:
                 return
             self.pending.append(run)
+            self._pending_leases.add(run.lease_id)
+            if run.after is not None:
+                self._waiting_on.setdefault(run.after, []).append(run)
         self.generation += 1
         self._note_lease_time(run)
         self.tally["leased"] += 1
@@ -190,13 +199,15 @@ class Slots:
     def started(self, run: TaskRun) -> None:
         with self.lock:
             self.pending.remove(run)
+            self._pending_leases.discard(run.lease_id)
             self.running[run.lease_id] = run
 
     def finished(self, run: TaskRun) -> None:
         """Its result is spooled: the slot stays held until the server answers for it."""
         with self.lock:  # one step: the slot is free for the results call's `lease`, not the long-poll
-            if run in self.pending:
+            if run.lease_id in self._pending_leases:
                 self.pending.remove(run)
+                self._pending_leases.discard(run.lease_id)
             self.running.pop(run.lease_id, None)
             self.reported[run.lease_id] = run
         self.generation += 1
@@ -204,8 +215,9 @@ class Slots:
     def forget(self, run: TaskRun) -> None:
         """The lease is gone (lost) before the task was reported: nothing will be reported for it."""
         with self.lock:
-            if run in self.pending:
+            if run.lease_id in self._pending_leases:
                 self.pending.remove(run)
+                self._pending_leases.discard(run.lease_id)
             self.running.pop(run.lease_id, None)
         self.generation += 1
 
@@ -217,6 +229,14 @@ class Slots:
     def find_pending(self, lease_id: str) -> Optional[TaskRun]:
         with self.lock:
             return next((run for run in self.pending if run.lease_id == lease_id), None)
+
+    def followers(self, lease_id: str) -> List[TaskRun]:
+        """The chain links still waiting for this lease's task (see TaskRun.after)."""
+        with self.lock:
+            waiting = [run for run in self._waiting_on.get(lease_id, ()) if run.blocked and run.lease_id in self._pending_leases]
+            if not waiting:
+                self._waiting_on.pop(lease_id, None)
+            return waiting
 
     # ------------------------------------------------------------ lease hints
 

@@ -164,6 +164,7 @@ class Spool(_Folder):
         entry = {
             "lease_id": str(task["lease_id"]),
             "task_id": task.get("task_id"),
+            "after": (task.get("after") or {}).get("lease_id"),  # a chain link's parent lease
             "run_id": task.get("run_id"),
             "node": (task.get("node") or {}).get("uniquename"),
             "state": state,

@@ -48,17 +48,22 @@ class Tasks:
     def start_pending(self) -> None:
         """Up to --concurrency tasks run; a task its executor has no room for waits its turn. A task
         that runs in the runner process (executors/inline.py) ends before its turn is over, so it
-        takes no slot from the others."""
+        takes no slot from the others, and the chain links waiting for it start in the same pass."""
         if self.shutdown.stopping_now:
             return
-        now = time.monotonic()
-        for run in list(self.slots.pending):
-            if run.not_before > now:
-                continue
-            if self.runs_inline(run):
-                self.start_inline(run)
-            elif self.slots.may_start_more():
-                self.start(run)
+        progress = True
+        while progress:
+            progress = False
+            now = time.monotonic()
+            for run in list(self.slots.pending):
+                if run.blocked or run.not_before > now:
+                    continue
+                if self.runs_inline(run):
+                    self.start_inline(run)
+                    progress = progress or bool(self.slots.followers(run.lease_id))
+                    self.release_followers(run, run.handle.poll())
+                elif self.slots.may_start_more():
+                    self.start(run)
 
     def runs_inline(self, run: TaskRun) -> bool:
         if run.inline is None:
@@ -71,7 +76,7 @@ class Tasks:
         run.started, run.started_at = utcnow_iso(), time.monotonic()
         run.workdir = workdir_for(self.config, run)  # made only if an output is spilled to a file
         result, printed = run_inline(run.task, run.workdir, inline_limit=self.config.inline_limit_bytes)
-        run.handle = InlineHandle(result, printed)
+        run.handle = InlineHandle(result, printed, utcnow_iso())
         run.handle.task = run.task
         self.slots.started(run)
 
@@ -115,6 +120,57 @@ class Tasks:
         self.on_started()
         log.debug("started %s on %s", run.label, run.executor_name)
 
+    # ------------------------------------------------------------ chain links (the server's segments)
+
+    def release_followers(self, run: TaskRun, result: TaskResult) -> None:
+        """The chain links waiting for this task: started with its outputs when it succeeded (after its
+        result is answered for, if its outputs name artifacts to upload first); dropped otherwise, as
+        the server takes their leases back when it hears of the parent."""
+        followers = self.slots.followers(run.lease_id)
+        if not followers:
+            return
+        if result.state != SUCCEEDED:
+            self.drop_followers(run.lease_id, "its upstream task %s" % result.state)
+            return
+        if any(True for _ in values.artifact_placeholders(result.outputs)):
+            for follower in followers:
+                follower.waits_for_answer = True
+            return
+        for follower in followers:
+            self.unblock(follower, result.outputs)
+
+    def parent_answered(self, entry: dict, accepted: bool) -> None:
+        """Delivery answered for a result: links waiting for its artifacts' ids start, or go if refused."""
+        waiting = [run for run in self.slots.followers(entry["lease_id"]) if run.waits_for_answer]
+        if not waiting:
+            return
+        if not accepted:
+            self.drop_followers(entry["lease_id"], "the server did not accept its upstream task's result")
+            return
+        for follower in waiting:
+            self.unblock(follower, entry.get("outputs") or {})
+        self.shutdown.wake_loop.set()
+
+    def unblock(self, run: TaskRun, parent_outputs: dict) -> None:
+        inputs = dict(run.task.get("inputs") or {})
+        for terminal, position, source in (run.task.get("after") or {}).get("fill") or []:
+            value = parent_outputs.get(source)
+            if position is None:
+                inputs[terminal] = value
+            else:
+                items = list(inputs.get(terminal) or [])
+                items.extend([None] * (int(position) + 1 - len(items)))
+                items[int(position)] = value
+                inputs[terminal] = items
+        run.task["inputs"] = inputs
+        run.blocked = run.waits_for_answer = False
+
+    def drop_followers(self, lease_id: str, why: str) -> None:
+        for follower in self.slots.followers(lease_id):
+            log.info("%s not run: %s", follower.label, why)
+            self.slots.forget(follower)
+            self.drop_followers(follower.lease_id, why)
+
     def download_artifact_inputs(self, run: TaskRun) -> None:
         """Upstream artifacts named in the inputs are fetched into the work dir; their refs get a ``path``."""
         folder = run.workdir / "inputs"
@@ -132,6 +188,7 @@ class Tasks:
                              finished=utcnow_iso(), artifacts=[], log_offset=0, log_data=error + "\n",
                              workdir=str(run.workdir or ""))
         self.slots.finished(run)
+        self.drop_followers(run.lease_id, "its upstream task %s" % state)
 
     # ------------------------------------------------------------ stopping
 
@@ -178,22 +235,24 @@ class Tasks:
                 clean_workdir(self.config, run.workdir)
                 continue
             result = self.final_result(run, result)
-            self.slots.note_run_time(time.monotonic() - run.started_at)
+            self.slots.note_run_time((run.handle.ended_monotonic or time.monotonic()) - run.started_at)
             # A success per task only with -v (a summary line comes every few seconds); anything else always.
             log.log(logging.DEBUG if result.state == SUCCEEDED and not result.error else logging.INFO, "%s %s%s",
                     run.label, result.state, (": " + result.error.splitlines()[0]) if result.error else "")
             run.log_buffer += run.handle.read_log()
             spooled.append((run, self.spool.new_entry(
                 task=run.task, state=result.state, outputs=result.outputs, error=result.error, started=run.started,
-                finished=utcnow_iso(), artifacts=result.artifacts, log_offset=run.log_offset, log_data=run.log_buffer,
+                finished=run.handle.finished_at or utcnow_iso(), artifacts=result.artifacts, log_offset=run.log_offset,
+                log_data=run.log_buffer,
                 workdir=str(run.workdir), save=False)))
         if not spooled:
             return
         self.spool.save_many([entry for _, entry in spooled])
-        for run, _ in spooled:
+        for run, entry in spooled:
             if not run.inline:  # an inline task has no journal entry
                 self.journal.remove(run.lease_id)  # only once spooled: a crash in between is found by recovery
             self.slots.finished(run)
+            self.release_followers(run, TaskResult(entry["state"], entry["outputs"], entry["error"], []))
 
     def stop_if_due(self, run: TaskRun) -> None:
         if self.shutdown.stopping_now and not run.stop_reason:

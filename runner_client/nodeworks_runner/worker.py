@@ -66,6 +66,7 @@ class Runner:
                            self.shutdown, on_started=self.heartbeats.beat_now)
         self.delivery = Delivery(config, self.client, self.executors, self.spool, self.slots, self.logs,
                                  self.shutdown, server_ok_at=self.server_ok_at)
+        self.delivery.on_answered = self.tasks.parent_answered
         self.leaser: Optional[Leaser] = None
         self.once = False
         self.summary_at = 0.0

@@ -157,7 +157,8 @@ def test_defaults_come_from_the_schema():
     assert protocol_bodies.heartbeat_input({"lease_ids": []})["running"] == {}
     results, lease = protocol_bodies.results_input({"results": [_result()]}, max_lease_tasks=10)
     assert results == [
-        {"lease_id": uuid.UUID(LEASE), "state": "succeeded", "outputs": {}, "error": "", "started": None, "finished": None}
+        {"lease_id": uuid.UUID(LEASE), "state": "succeeded", "outputs": {}, "error": "", "started": None, "finished": None,
+         "after": None}
     ]
     assert lease is None
     first = protocol_bodies.lease_input({"executors": []})
@@ -191,7 +192,7 @@ def test_results_values_are_typed_and_lease_is_capped():
     assert results[0]["lease_id"] == uuid.UUID(LEASE)
     assert results[0]["started"] == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # naive: UTC
     assert results[0]["finished"].utcoffset().total_seconds() == 3600
-    assert lease == {"max_tasks": 100, "executors": ["local"]}
+    assert lease == {"max_tasks": 100, "executors": ["local"], "segment_max": 0}
 
 
 @pytest.mark.parametrize(

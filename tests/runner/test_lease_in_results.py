@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from tests.runner.conftest import make_node, node, workflow_of
+from tests.runner.conftest import connect, make_node, node, workflow_of
 
 LEASE, RESULTS = "/api/v1/runners/lease", "/api/v1/runners/results"
 
@@ -120,3 +120,66 @@ def test_quick_built_in_tasks_come_hundreds_per_call(live_server_url, start_runn
     assert [node(status, f"value{i}")["outputs"]["float"] for i in range(count)] == [float(i) for i in range(count)]
     # One slot and no prefetch would take a call per task (the test above); here a handful do.
     assert calls[RESULTS] + calls[LEASE] <= count // 10, (calls, runner.log()[-3000:])
+
+
+def _doubling_chain(length: int, *, broken_at: int | None = None) -> dict:
+    """n0 = 1, then each node adds its parent's result twice (two connections into one multiinput):
+    n_i = 2**i. At `broken_at` a Power node raises a string to its parent's result: that link fails."""
+    document = {}
+    for i in range(length):
+        if i == broken_at:
+            obj = make_node(f"n{i}", ["math", "Power"], inputs={"base": "not a number", "exponent": None},
+                            outputs=("result",))
+        else:
+            obj = make_node(f"n{i}", ["math", "Add"], inputs={"input": [1] if i == 0 else None},
+                            outputs=("result",), multi=("input",))
+        document[obj["uniquename"]] = obj
+    for i in range(1, length):
+        if i == broken_at:
+            connect(document, (f"n{i - 1}", "result"), (f"n{i}", "exponent"))
+        else:
+            connect(document, (f"n{i - 1}", "result"), (f"n{i}", "input"))
+            connect(document, (f"n{i - 1}", "result"), (f"n{i}", "input"))
+    return document
+
+
+def test_a_chain_runs_in_segments_on_its_runner_each_link_as_its_parent_ends(
+    live_server_url, start_runner, publish_and_execute, wait_run
+):
+    """The chain's links are leased below the task the runner holds (workflows/lifecycle/segments.py)
+    and start here the moment the one above succeeds: many links per call, none started early."""
+    length = 60
+    with CountingProxy(live_server_url) as proxy:
+        runner = start_runner("r-segments", concurrency=1, extra_args=("--url", proxy.url, "--segment-max", "25"))
+        deadline = time.monotonic() + 30
+        while proxy.snapshot()[LEASE] == 0:
+            assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
+            time.sleep(0.1)
+        before = proxy.snapshot()
+        workflow_id, run_id = publish_and_execute(_doubling_chain(length))
+        status = wait_run(workflow_id, run_id=run_id, timeout=60)
+        calls = proxy.snapshot() - before
+
+    assert status["run"]["state"] == "succeeded", status
+    assert [node(status, f"n{i}")["outputs"]["result"] for i in range(length)] == [2**i for i in range(length)]
+    # A few segments of up to 25 links after the first task, not a results call per link (60 of them).
+    assert calls[RESULTS] <= 10, (calls, runner.log()[-3000:])
+    times = [(node(status, f"n{i}")["started"], node(status, f"n{i}")["finished"]) for i in range(length)]
+    assert all(times[i][0] >= times[i - 1][1] for i in range(1, length)), "a link started before its parent ended"
+
+
+def test_a_failed_link_ends_the_links_below_it_and_the_runner_goes_on(
+    start_runner, publish_and_execute, wait_run
+):
+    runner = start_runner("r-segment-failure", concurrency=1)
+    workflow_id, run_id = publish_and_execute(_doubling_chain(12, broken_at=5))
+    status = wait_run(workflow_id, run_id=run_id, timeout=60)
+    assert status["run"]["state"] == "failed", status
+    assert [node(status, f"n{i}")["state"] for i in range(12)] == (
+        ["succeeded"] * 5 + ["failed"] + ["upstream_failed"] * 6
+    )
+    assert "not a number" in (node(status, "n5")["error"] or "")
+    # The same runner runs the next chain whole: nothing of the failed segment is left held.
+    workflow_id, run_id = publish_and_execute(_doubling_chain(12))
+    status = wait_run(workflow_id, run_id=run_id, timeout=60)
+    assert status["run"]["state"] == "succeeded", (status, runner.log()[-3000:])

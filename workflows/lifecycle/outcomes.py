@@ -12,11 +12,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from nodeworks_server import hot_sql
-from workflows.lifecycle import downstream, fence, locks, reuse
+from workflows.lifecycle import downstream, fence, locks, reuse, segments
 from workflows.lifecycle.run_end import run_finish_if_done
 from workflows.models import (
     HELD_TASK_STATES,
@@ -67,11 +67,12 @@ def _fail_downstream(task: Task) -> None:
     downstream.descendants_end([task.pk], error=f"upstream task {task.node!r} did not succeed")
 
 
-def _release_children(parent_ids: list[int]) -> tuple[int, ...]:
-    """Set-based: the same three queries whether the parents have one child or a hundred."""
+def _release_children(parent_ids: list[int], *, done=frozenset()) -> tuple[int, ...]:
+    """Set-based: the same three queries whether the parents have one child or a hundred. Children
+    in `done` (chain links completed in the same batch) have no parent left to count down."""
     if not parent_ids:
         return ()
-    links = TaskDependency.objects.filter(parent_id__in=parent_ids)
+    links = TaskDependency.objects.filter(parent_id__in=parent_ids).exclude(child_id__in=list(done))
     finished_parents = (
         links.filter(child_id=OuterRef("pk")).order_by().values("child_id").annotate(n=Count("pk")).values("n")
     )
@@ -94,10 +95,13 @@ def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[in
     answers those one by one. The caller also asks `run_finish_if_done` for each run touched, once
     this has committed (it may know better, e.g. when it just leased another task of that run).
     """
+    chained = segments.chained_children(runner_id=runner_id, results=results)
     if connection.vendor == "postgresql":
-        done, released = _succeed_on_postgresql(runner_id=runner_id, results=results, now=timezone.now())
+        done, released = _succeed_on_postgresql(runner_id=runner_id, results=results, chained=chained, now=timezone.now())
     else:
-        done, released = _succeed_with_orm(runner_id=runner_id, results=results, now=timezone.now())
+        done, released = _succeed_with_orm(runner_id=runner_id, results=results, chained=chained, now=timezone.now())
+    if chained:  # their digests (for a later run's reuse) need the parents' outputs, now stored
+        reuse.tasks_digested([pk for pk, _, _ in done if pk in set(chained)])
     if released:  # NW-REUSE hook: released children that match an earlier result take it instead of running
         released = reuse.tasks_released(released)
     if released:
@@ -106,11 +110,15 @@ def tasks_succeed(*, runner_id: int, results: list[dict]) -> tuple[set, tuple[in
 
 
 @transaction.atomic
-def _succeed_with_orm(*, runner_id: int, results: list[dict], now) -> tuple[list[tuple], tuple[int, ...]]:
+def _succeed_with_orm(
+    *, runner_id: int, results: list[dict], chained: list[int], now
+) -> tuple[list[tuple], tuple[int, ...]]:
     """SQLite has no row locks: its IMMEDIATE transaction holds the write lock from the SELECT on,
-    so what it reads stays held."""
+    so what it reads stays held. A chain link waiting for its parent is applied only in `chained`
+    (segments.py): with its parent, which is in the same batch."""
     by_lease = {result["lease_id"]: result for result in results}
     held = Task.objects.filter(fence.leases_held_by(runner_id=runner_id, lease_ids=list(by_lease)))
+    held = held.filter(Q(pending_parents=0) | Q(pk__in=chained))
     if connection.features.has_select_for_update:
         held = held.select_for_update(of=("self",))
     tasks = list(held.only("pk", "run_id", "lease_id", "started", "child_count").order_by("pk"))
@@ -122,8 +130,11 @@ def _succeed_with_orm(*, runner_id: int, results: list[dict], now) -> tuple[list
         task.finished = result["finished"] or now
         task.error = ""
         task.finished_lease_id = task.lease_id
-    Task.objects.bulk_update(tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id"])
-    released = _release_children([task.pk for task in tasks if task.child_count])
+        task.pending_parents = 0
+    Task.objects.bulk_update(
+        tasks, ["state", "outputs", "started", "finished", "error", "finished_lease_id", "pending_parents"]
+    )
+    released = _release_children([task.pk for task in tasks if task.child_count], done={task.pk for task in tasks})
     return [(task.pk, task.run_id, task.lease_id) for task in tasks], released
 
 
@@ -138,15 +149,18 @@ _PG_SUCCEED = f"""
 WITH done AS (
     UPDATE {Task._meta.db_table} AS t
     SET state = '{TaskState.SUCCEEDED}', error = '', finished_lease_id = t.lease_id, outputs = v.outputs::jsonb,
-        started = COALESCE(v.started, t.started), finished = COALESCE(v.finished, %(now)s)
+        started = COALESCE(v.started, t.started), finished = COALESCE(v.finished, %(now)s), pending_parents = 0
     FROM unnest(%(leases)s::uuid[], %(outputs)s::text[], %(started)s::timestamptz[], %(finished)s::timestamptz[])
         AS v(lease_id, outputs, started, finished)
     WHERE t.lease_id = v.lease_id AND t.runner_id = %(runner)s AND t.{fence.HELD_SQL}
+      AND (t.pending_parents = 0 OR t.id = ANY(%(chained)s::bigint[]))
     RETURNING t.id, t.run_id, t.lease_id, t.child_count
 ), finished_links AS (
+    -- A chain link completed in this statement is not counted down: one statement must not
+    -- update a row twice (which of the two changes PostgreSQL keeps is not defined).
     SELECT link.child_id, count(*) AS n
     FROM {TaskDependency._meta.db_table} AS link JOIN done ON link.parent_id = done.id
-    WHERE done.child_count > 0
+    WHERE done.child_count > 0 AND link.child_id NOT IN (SELECT id FROM done)
     GROUP BY link.child_id
 ), released AS (
     UPDATE {Task._meta.db_table} AS c
@@ -163,7 +177,9 @@ SELECT id, NULL, NULL FROM released WHERE state = '{TaskState.QUEUED}'
 """  # noqa: S608 (table names from the models; every value is a parameter)
 
 
-def _succeed_on_postgresql(*, runner_id: int, results: list[dict], now) -> tuple[list[tuple], tuple[int, ...]]:
+def _succeed_on_postgresql(
+    *, runner_id: int, results: list[dict], chained: list[int], now
+) -> tuple[list[tuple], tuple[int, ...]]:
     rows = hot_sql.fetch(
         _PG_SUCCEED,
         {
@@ -173,6 +189,7 @@ def _succeed_on_postgresql(*, runner_id: int, results: list[dict], now) -> tuple
             "started": [result["started"] for result in results],
             "finished": [result["finished"] for result in results],
             "runner": runner_id,
+            "chained": chained,
         },
     )
     done = [row for row in rows if row[1] is not None]
@@ -189,6 +206,7 @@ def _end_for_good(
     changes = {"state": state, "error": error, "started": started or task.started, "finished": finished, **counters}
     if not _fenced(task, expired_before=expired_before, **changes):
         return Outcome(applied=False, state=task.state)
+    segments.segment_unlease(task.pk)  # its chain links leased with it end like any other child
     _fail_downstream(task)
     return Outcome(applied=True, state=state)
 
@@ -200,7 +218,8 @@ def _requeue(task: Task, *, error: str, reported: bool, not_before=None, expired
     if not _fenced(
         task,
         expired_before=expired_before,
-        state=TaskState.QUEUED,
+        # A chain link (segments.py) whose parent has not succeeded waits for it again, not in the queue.
+        state=Case(When(pending_parents__gt=0, then=Value(TaskState.PENDING)), default=Value(TaskState.QUEUED)),
         attempt=F("attempt") + 1,
         lease_id=None,
         runner=None,
@@ -211,6 +230,7 @@ def _requeue(task: Task, *, error: str, reported: bool, not_before=None, expired
         **counters,
     ):
         return Outcome(applied=False, state=task.state)
+    segments.segment_unlease(task.pk)  # the links below it wait for its next attempt
     transaction.on_commit(notify_queued)
     return Outcome(applied=True, state=TaskState.QUEUED)
 

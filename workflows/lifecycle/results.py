@@ -2,13 +2,15 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import DataError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from nodeworks_server.storable_text import storable_free_text, unstorable_text
-from workflows.lifecycle import outcomes
+from workflows.lifecycle import outcomes, segments
 from workflows.lifecycle.claim import RunnerScope, tasks_claim
 from workflows.lifecycle.payloads import task_payloads
 from workflows.lifecycle.run_end import run_finish_if_done
@@ -43,7 +45,7 @@ def _result_refusal(result: dict) -> str | None:
 
 def _result_apply_one(
     *, runner_id: int, lease_id: uuid.UUID, state: str, outputs: dict, error: str, started, finished,
-    refusal: str | None = None,
+    refusal: str | None = None, after: uuid.UUID | None = None,
 ) -> tuple[ResultAnswer, tuple[int, ...]]:
     """One result, answered on its own: failures, cancels, resends, stale leases and refusals."""
     task = (
@@ -62,6 +64,12 @@ def _result_apply_one(
         return ResultAnswer(str(lease_id), accepted=True, state=task.state, duplicate=True), ()
     if task.state not in HELD_TASK_STATES:
         return ResultAnswer(str(lease_id), accepted=False, reason=f"task is {task.state}", status=STALE), ()
+    if task.pending_parents and state == TaskState.SUCCEEDED and refusal is None:
+        # A chain link (segments.py) sent before its parent's success: nothing changed, and its lease
+        # stays held, so the runner may send it again after the parent's.
+        return ResultAnswer(
+            str(lease_id), accepted=False, reason="its upstream task's success has not been reported yet", status=STALE
+        ), ()
     if refusal is not None:
         # Ended as a failure (retried while retries remain, like any failure), so the run goes on.
         reported = f"\nthe runner's error: {error}" if error else ""  # a failure's own message is kept
@@ -75,7 +83,7 @@ def _result_apply_one(
         ), outcome.released
     finished = finished or timezone.now()
     if state == TaskState.SUCCEEDED:
-        result = {"lease_id": lease_id, "outputs": outputs, "started": started, "finished": finished}
+        result = {"lease_id": lease_id, "outputs": outputs, "started": started, "finished": finished, "after": after}
         try:
             with transaction.atomic():
                 applied, released, _ = outcomes.tasks_succeed(runner_id=runner_id, results=[result])
@@ -126,11 +134,29 @@ def results_report(
         answers.append(answer)
         released.extend(children)
     next_tasks = _claim_next(scope, answers=answers, released=released, lease=lease)
+    links = _segments(scope, next_tasks, lease)
     # A run we just leased a task of is not done, and whoever ends that task asks again: only the
     # other runs need the question, asked after the completions committed (run_finish_if_done).
     for run_id in set(run_ids) - {task.run_id for task in next_tasks}:
         run_finish_if_done(run_id=run_id)
-    return answers, task_payloads(next_tasks)
+    payloads = task_payloads(next_tasks)
+    if links:
+        linked = zip(task_payloads(links), links, strict=True)
+        payloads += [segments.segment_payload(payload, link) for payload, link in linked]
+    return answers, payloads
+
+
+def _segments(scope: RunnerScope, heads: list[Task], lease: dict | None) -> list[Task]:
+    """The chain links below the tasks just leased, for a runner that asked for them (segments.py)."""
+    limit = (lease or {}).get("segment_max") or 0
+    if not heads or limit < 1:
+        return []
+    executors = [executor for executor in lease["executors"] if executor in scope.executors]
+    now = timezone.now()
+    return segments.segments_lease(
+        runner_id=scope.id, tags=scope.tags, heads=heads, executors=executors, limit=limit, now=now,
+        expires=now + timedelta(seconds=settings.LEASE_TTL_S),
+    )
 
 
 def _succeed_together(scope: RunnerScope, successes: list[dict]) -> tuple[set, tuple[int, ...], list[int]]:

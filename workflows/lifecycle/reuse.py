@@ -110,6 +110,19 @@ def tasks_released(released: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(queued.values_list("pk", flat=True))
 
 
+def tasks_digested(task_ids: list[int]) -> None:
+    """NW-REUSE hook for chain links (segments.py), which ran without passing through the queue:
+    their digest is stored once their parent's outputs are, so a later run may reuse them."""
+    if not task_ids:
+        return
+    _store_digests(list(
+        Task.objects.filter(pk__in=task_ids)
+        .select_related("run")
+        .only("pk", "run_id", "node", "node_data", "input_sources", "requirements", "may_reuse",
+              "run__workflow_id", "run__created", "run__reuse")
+    ))
+
+
 def _store_digests(tasks: list[Task]) -> None:
     """Each task's digest from the outputs of its parents (one joined query) and its own values."""
     upstream: dict[int, dict[str, dict]] = defaultdict(dict)

@@ -90,6 +90,10 @@ class Handle(abc.ABC):
     """
 
     task = None  # type: Optional[dict]
+    # When the task ended (ISO 8601, UTC), for handles that know it better than "when the loop noticed":
+    # a chain link starts the moment its parent ends, before the loop collects either.
+    finished_at = ""
+    ended_monotonic = 0.0  # the same moment on the monotonic clock (run times for the prefetch)
 
     @abc.abstractmethod
     def poll(self) -> Optional[TaskResult]:

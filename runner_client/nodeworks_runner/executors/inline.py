@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import time
 from typing import List, Optional, Tuple
 
 from nodeworks_runner import values
@@ -51,9 +52,11 @@ def runs_inline(task: dict, *, offered: List[str], node_path: List[str]) -> bool
 class InlineHandle(Handle):
     """A task that ended before its handle was made."""
 
-    def __init__(self, result: TaskResult, log_text: str):
+    def __init__(self, result: TaskResult, log_text: str, finished_at: str):
         self._result = result
         self._log = log_text
+        self.finished_at = finished_at
+        self.ended_monotonic = time.monotonic()
 
     def poll(self) -> Optional[TaskResult]:
         return self._result

@@ -12,6 +12,7 @@ answered after the grace period it is killed with its commands' process groups a
 
 from __future__ import annotations
 
+import datetime
 import json
 import pathlib
 import signal
@@ -129,6 +130,8 @@ class LocalHandle(Handle):
         if self.cancelled and result.state != CANCELLED:
             result = TaskResult(CANCELLED, {}, "cancelled", [])
         self._result = result
+        self.finished_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self.ended_monotonic = time.monotonic()
         self._done.set()
         getattr(self.pool, "on_finished", _nothing)()
 
