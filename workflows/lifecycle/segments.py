@@ -29,6 +29,7 @@ from django.db.models import Q
 
 from nodeworks_server import hot_sql
 from workflows.lifecycle import fit
+from workflows.lifecycle.claim import ClaimedTask
 from workflows.models import HELD_TASK_STATES, Run, RunState, Task, TaskDependency, TaskState
 
 _TASKS, _LINKS, _RUNS = Task._meta.db_table, TaskDependency._meta.db_table, Run._meta.db_table
@@ -93,24 +94,15 @@ def segments_lease(
     return children
 
 
-def _lease_on_postgresql(runner_id, tags, heads, executors, limit, now, expires) -> list[Task]:
-    import json
-
+def _lease_on_postgresql(runner_id, tags, heads, executors, limit, now, expires) -> list[ClaimedTask]:
     params = {
         "heads": [task.pk for task in heads], "limit": limit, "now": now, "expires": expires, "runner": runner_id,
         "executors": executors, "tags": fit.pg_tags_param(tags),
     }
-    rows = hot_sql.fetch(_PG_SEGMENTS, params)
     children = []
-    for (pk, priority, lease_id, attempt, node, node_data, input_sources, requirements, expires_at, run_id,
-         workflow_id, revision, created, started, parent_id, _depth) in sorted(rows, key=lambda row: row[-1]):
-        task = Task(
-            id=pk, priority=priority, lease_id=lease_id, attempt=attempt, node=node, state=TaskState.LEASED,
-            node_data=json.loads(node_data), input_sources=json.loads(input_sources),
-            requirements=json.loads(requirements), expires_at=expires_at, runner_id=runner_id, pending_parents=1,
-        )
-        task.run = Run(id=run_id, workflow_id=workflow_id, revision=revision, created=created, started=started)
-        task.segment_parent_id = parent_id
+    for row in sorted(hot_sql.fetch(_PG_SEGMENTS, params), key=lambda row: row[-1]):  # by depth
+        task = ClaimedTask.from_row(row, runner_id)
+        task.segment_parent_id = row[14]
         children.append(task)
     return children
 
