@@ -224,7 +224,8 @@ def main() -> int:
                 with clients.lock:
                     before = len(clients.picked)
                 sent = time.perf_counter()
-                run = api.call("POST", f"workflow/execute/{setup['workflow']}", b"{}", expect=201)["run"]["id"]
+                # reuse off: run 1's result would otherwise be taken at once and nothing queued (workflows/lifecycle/reuse.py)
+                run = api.call("POST", f"workflow/execute/{setup['workflow']}", b'{"reuse": false}', expect=201)["run"]["id"]
                 execute_s.append(time.perf_counter() - sent)
                 deadline = time.monotonic() + 30
                 while time.monotonic() < deadline:
