@@ -220,10 +220,14 @@ if PRODUCTION:
 # Execution engine timings (seconds). Tests shorten them through the same settings.
 LEASE_TTL_S = env_float("NODEWORKS_LEASE_TTL_S", 60.0)
 RUNNER_HEARTBEAT_INTERVAL_S = env_float("NODEWORKS_HEARTBEAT_INTERVAL_S", 15.0)
+# A runner call writes its `last_contact` when the stamp is at least this old (online: seen within two
+# heartbeat periods). Keep it well below that window.
+RUNNER_CONTACT_WRITE_S = env_float("NODEWORKS_RUNNER_CONTACT_WRITE_S", 10.0)
 LEASE_MAX_WAIT_S = env_float("NODEWORKS_LEASE_MAX_WAIT_S", 30.0)
 LEASE_POLL_INTERVAL_S = env_float("NODEWORKS_LEASE_POLL_INTERVAL_S", 0.25)
 # On PostgreSQL waiting lease calls are woken by NOTIFY; they still look every so often for what no
-# notification announces (a retry backoff running out, an operator's change to the runner).
+# notification announces (a retry backoff running out, an operator's change to the runner). For as
+# long, a claim that found nothing spares the claims of the same scope while no queue event is heard.
 LEASE_NOTIFY_POLL_S = env_float("NODEWORKS_LEASE_NOTIFY_POLL_S", 2.0)
 LEASE_MAX_TASKS = env_int("NODEWORKS_LEASE_MAX_TASKS", 100)
 # A waiting long-poll holds a server thread: past this many per process, a lease call that finds no
