@@ -230,11 +230,16 @@ LEASE_POLL_INTERVAL_S = env_float("NODEWORKS_LEASE_POLL_INTERVAL_S", 0.25)
 # long, a claim that found nothing spares the claims of the same scope while no queue event is heard.
 LEASE_NOTIFY_POLL_S = env_float("NODEWORKS_LEASE_NOTIFY_POLL_S", 2.0)
 LEASE_MAX_TASKS = env_int("NODEWORKS_LEASE_MAX_TASKS", 100)
-# A waiting long-poll holds a server thread: past this many per process, a lease call that finds no
-# work answers at once with `retry_after_s` (about LEASE_BUSY_RETRY_S), so idle runners cannot take
-# every thread from the API and the admin. Keep it below gunicorn's --threads.
-LEASE_MAX_WAITERS = env_int("NODEWORKS_LEASE_MAX_WAITERS", 8)
+# A waiting long-poll holds a server thread (and its database connection) but sends no query while
+# nothing is queued: past this many per process, a lease call that finds no work answers at once with
+# `retry_after_s`, so idle runners cannot take every thread from the API and the admin. Keep it below
+# gunicorn's --threads (run.sh: 32).
+LEASE_MAX_WAITERS = env_int("NODEWORKS_LEASE_MAX_WAITERS", 24)
+# `retry_after_s` is about LEASE_BUSY_RETRY_S; longer (up to LEASE_BUSY_RETRY_MAX_S) when so many runners
+# are turned away that their calls would come back more than LEASE_BUSY_ANSWERS_PER_S times a second.
 LEASE_BUSY_RETRY_S = env_float("NODEWORKS_LEASE_BUSY_RETRY_S", 5.0)
+LEASE_BUSY_RETRY_MAX_S = env_float("NODEWORKS_LEASE_BUSY_RETRY_MAX_S", 20.0)
+LEASE_BUSY_ANSWERS_PER_S = env_float("NODEWORKS_LEASE_BUSY_ANSWERS_PER_S", 5.0)
 MAX_LOST_LEASES = env_int("NODEWORKS_MAX_LOST_LEASES", 3)
 RETRY_BACKOFF_BASE_S = env_float("NODEWORKS_RETRY_BACKOFF_BASE_S", 5.0)
 RETRY_BACKOFF_CAP_S = env_float("NODEWORKS_RETRY_BACKOFF_CAP_S", 300.0)

@@ -113,16 +113,35 @@ class LongPollsFull(Exception):
 
 _waiters_lock = threading.Lock()
 _waiters = 0
+# Runners this process turned away lately (runner id -> monotonic time), for the length of retry_after_s.
+_turned_away: dict[int, float] = {}
+
+
+def _busy_retry_after_s(runner_id: int) -> float:
+    """How long a runner turned away waits before it asks again: LEASE_BUSY_RETRY_S, or longer when so many
+    runners are turned away that their answers would pass LEASE_BUSY_ANSWERS_PER_S (each is a whole
+    authenticated HTTP call: 200 idle runners against 16 waiting slots made ~50 a second, most of an idle
+    server's CPU). Jittered over the upper half, so the runners turned away together do not all come
+    back together. Called under _waiters_lock."""
+    now = time.monotonic()
+    _turned_away[runner_id] = now
+    horizon = now - 2 * settings.LEASE_BUSY_RETRY_MAX_S  # a runner not seen for that long has stopped asking
+    for stale in [pk for pk, seen in _turned_away.items() if seen < horizon]:
+        del _turned_away[stale]
+    # n runners coming back after 0.75 * longest on average make n / (0.75 * longest) answers a second.
+    longest = len(_turned_away) / (0.75 * max(settings.LEASE_BUSY_ANSWERS_PER_S, 0.01))
+    longest = min(max(settings.LEASE_BUSY_RETRY_S, longest), max(settings.LEASE_BUSY_RETRY_MAX_S, settings.LEASE_BUSY_RETRY_S))
+    return round(longest * random.uniform(0.5, 1.0), 2)
 
 
 @contextlib.contextmanager
-def _long_poll_slot():
+def _long_poll_slot(runner_id: int):
     global _waiters
     with _waiters_lock:
         if _waiters >= settings.LEASE_MAX_WAITERS:
-            # Jittered, so the runners turned away together do not all come back together.
-            raise LongPollsFull(round(settings.LEASE_BUSY_RETRY_S * random.uniform(0.5, 1.0), 2))
+            raise LongPollsFull(_busy_retry_after_s(runner_id))
         _waiters += 1
+        _turned_away.pop(runner_id, None)
     try:
         yield
     finally:
@@ -192,10 +211,12 @@ def _claimed(key: tuple | None, generation: int, found: bool) -> None:
 
 
 def lease_memo_forget() -> None:
-    """Forgets every empty claim remembered (tests: a claim of one test proves nothing for the next)."""
+    """Forgets every empty claim and turned-away runner remembered (tests: one test's calls prove nothing for the next)."""
     with _memo_lock:
         _empty_claims.clear()
         _recheck_locks.clear()
+    with _waiters_lock:
+        _turned_away.clear()
 
 
 def _recheck(key: tuple | None):
@@ -253,7 +274,11 @@ def lease_tasks(
             if tasks or remaining <= 0:
                 return lifecycle.task_payloads(tasks)
             if not waited:
-                slot.enter_context(_long_poll_slot())
+                try:
+                    slot.enter_context(_long_poll_slot(runner.pk))
+                except LongPollsFull as full:
+                    runner_contact_keep(runner=runner, seconds=full.retry_after_s)  # online until it is back
+                    raise
                 waited = True
                 runner_contact_keep(runner=runner, seconds=remaining)
             queue_events.wait_for_queued(generation, timeout=min(queue_events.poll_interval(), remaining))

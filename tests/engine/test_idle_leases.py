@@ -274,3 +274,27 @@ def test_a_long_poll_keeps_its_runner_online_until_it_answers(owner, engine_sett
     assert Runner.objects.get(pk=runner.pk).last_contact == stamp
     services.runner_contact_keep(runner=runner, seconds=20)  # would be 28 s old when the next call comes
     assert timezone.now() - Runner.objects.get(pk=runner.pk).last_contact < timedelta(seconds=2)
+
+
+# ---------------------------------------------------------------- retry_after_s
+
+
+@pytest.mark.django_db
+def test_retry_after_grows_with_the_runners_turned_away_up_to_its_max(owner, idle):
+    idle.LEASE_BUSY_RETRY_S = 1.0
+    idle.LEASE_BUSY_RETRY_MAX_S = 10.0
+    idle.LEASE_BUSY_ANSWERS_PER_S = 2.0
+
+    def retry_after(runner) -> float:
+        with pytest.raises(services.LongPollsFull) as full:
+            services.lease_tasks(runner=runner, max_tasks=1, wait_s=2, executors=["local"])
+        return full.value.retry_after_s
+
+    runners = [register(owner, f"r{i}", offered_executors=["local"])[0] for i in range(40)]
+    assert 0.5 <= retry_after(runners[0]) <= 1.0  # alone: LEASE_BUSY_RETRY_S
+    assert retry_after(runners[0]) <= 1.0  # the same runner again counts once
+    answers = [retry_after(runner) for runner in runners[1:6]]
+    # 6 runners coming back 2 times a second: every 3 s, so after 4 s at most (0.75 of the upper bound).
+    assert 2.0 <= answers[-1] <= 4.0, answers
+    answers = [retry_after(runner) for runner in runners[6:]]
+    assert 5.0 <= answers[-1] <= 10.0, answers  # 40 runners: capped by LEASE_BUSY_RETRY_MAX_S
