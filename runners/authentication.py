@@ -6,6 +6,7 @@ from accounts.authentication import PrefixedTokenAuthentication
 from accounts.secrets import RUNNER_TOKEN_PREFIX
 from runners.models import Runner
 from runners.selectors import runner_by_token_digest
+from runners.services import runner_contact_write
 
 
 class RunnerAuthentication(PrefixedTokenAuthentication):
@@ -36,7 +37,9 @@ def _touch(runner: Runner, request) -> None:
         value = request.headers.get(header, "")[: Runner._meta.get_field(field).max_length]
         if value and value != getattr(runner, field):
             changes[field] = value
-    if changes:
+    if list(changes) == ["last_contact"]:
+        runner_contact_write(runner=runner, now=now)
+    elif changes:
         Runner.objects.filter(pk=runner.pk).update(**changes)
         for field, value in changes.items():
             setattr(runner, field, value)

@@ -20,6 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
+from nodeworks_server import hot_sql
 from nodeworks_server.errors import TooLarge
 from runners.models import Runner
 from runners.scope import runner_scope
@@ -96,8 +97,20 @@ def runner_contact_keep(*, runner: Runner, seconds: float) -> None:
     margin = 5.0  # the runner's next call, after this one answers
     window = 2 * settings.RUNNER_HEARTBEAT_INTERVAL_S
     if runner.last_contact is None or (now - runner.last_contact).total_seconds() + seconds + margin > window:
+        runner_contact_write(runner=runner, now=now)
+
+
+_CONTACT_SQL = f"UPDATE {Runner._meta.db_table} SET last_contact = %(now)s WHERE id = %(id)s"  # noqa: S608
+
+
+def runner_contact_write(*, runner: Runner, now: datetime) -> None:
+    """The stamp of "online", written by most runner calls: on PostgreSQL a prepared statement
+    (nodeworks_server/hot_sql.py; the ORM's UPDATE cost a fifth of a turned-away lease call's CPU)."""
+    if connection.vendor == "postgresql":
+        hot_sql.fetch(_CONTACT_SQL, {"now": now, "id": runner.pk})
+    else:
         Runner.objects.filter(pk=runner.pk).update(last_contact=now)
-        runner.last_contact = now
+    runner.last_contact = now
 
 
 # ---------------------------------------------------------------- lease (long-poll)
