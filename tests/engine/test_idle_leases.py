@@ -85,15 +85,17 @@ def idle(engine_settings):
     engine_settings.LEASE_MAX_WAITERS = 0  # every call with no work is turned away
     engine_settings.LEASE_NOTIFY_POLL_S = 30.0
     engine_settings.REAPER_INTERVAL_S = 3600.0  # no reap query in the counts
+    engine_settings.RUNNER_HEARTBEAT_INTERVAL_S = 15.0  # online for 30 s: a runner just seen needs no write
     return engine_settings
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_turned_away_lease_does_no_claim_when_nothing_was_queued(owner, idle):
     _needs_listener()
-    # As after their first lease call (which records the executors offered).
-    first, _ = register(owner, "first", offered_executors=["local"])
-    second, _ = register(owner, "second", offered_executors=["local"])
+    # As after their first lease call (which records the executors offered and when they were seen).
+    seen = {"offered_executors": ["local"], "last_contact": timezone.now()}
+    first, _ = register(owner, "first", **seen)
+    second, _ = register(owner, "second", **seen)
     with Statements() as sent:
         _turned_away(first)
     assert sent.claims == 1, "the first call claims"
