@@ -50,7 +50,7 @@ pids+=($!)
 
 echo "==> server on $URL (gunicorn, threaded workers: a runner's long-poll holds a thread, not a process)"
 setsid .venv/bin/gunicorn nodeworks_server.wsgi:application --bind "$HOST:$PORT" \
-    --workers 2 --worker-class gthread --threads 16 --access-logfile - &
+    --workers 2 --worker-class gthread --threads 32 --access-logfile - &
 pids+=($!)
 
 token_file=$($PY manage.py ensure_local_runner --user admin --name local --executors local,shell --shared-with-all)

@@ -6,7 +6,7 @@
 
 1. (Re)creates its own database `nodeworks_idle_bench` (`--database`), migrates it, registers `--runners`
    (200) runners (real runner tokens) of one user, publishes a one-node workflow, and starts gunicorn as
-   run.sh does (gthread, 2 workers x 16 threads; default server settings).
+   run.sh does (gthread, 2 workers x 32 threads; default server settings).
 2. `--runners` client threads (one keep-alive HTTP connection each) loop as the runner package's lease loop
    does: `POST /api/v1/runners/lease {max_tasks: 1, wait_s: 20, executors: ["local"]}`, sleeping
    `retry_after_s` when the server answers that every waiting slot of its process is taken.
@@ -157,7 +157,7 @@ def main() -> int:
     parser.add_argument("--pickups", type=int, default=20)
     parser.add_argument("--wait-s", type=float, default=20.0, help="the clients' long-poll (the runner's default)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--smoke", action="store_true", help="20 runners, 5 s, 5 pickups, wait_s 2 (no targets)")
     parser.add_argument("--json", help="write the rows to this file")
     args = parser.parse_args()
@@ -224,7 +224,8 @@ def main() -> int:
                 with clients.lock:
                     before = len(clients.picked)
                 sent = time.perf_counter()
-                run = api.call("POST", f"workflow/execute/{setup['workflow']}", b"{}", expect=201)["run"]["id"]
+                # reuse off: run 1's result would otherwise be taken at once and nothing queued (workflows/lifecycle/reuse.py)
+                run = api.call("POST", f"workflow/execute/{setup['workflow']}", b'{"reuse": false}', expect=201)["run"]["id"]
                 execute_s.append(time.perf_counter() - sent)
                 deadline = time.monotonic() + 30
                 while time.monotonic() < deadline:

@@ -220,21 +220,30 @@ if PRODUCTION:
 # Execution engine timings (seconds). Tests shorten them through the same settings.
 LEASE_TTL_S = env_float("NODEWORKS_LEASE_TTL_S", 60.0)
 RUNNER_HEARTBEAT_INTERVAL_S = env_float("NODEWORKS_HEARTBEAT_INTERVAL_S", 15.0)
+# A runner call writes its `last_contact` when the stamp is at least this old (online: seen within two
+# heartbeat periods). Keep it well below that window.
+RUNNER_CONTACT_WRITE_S = env_float("NODEWORKS_RUNNER_CONTACT_WRITE_S", 10.0)
 LEASE_MAX_WAIT_S = env_float("NODEWORKS_LEASE_MAX_WAIT_S", 30.0)
 LEASE_POLL_INTERVAL_S = env_float("NODEWORKS_LEASE_POLL_INTERVAL_S", 0.25)
 # On PostgreSQL waiting lease calls are woken by NOTIFY; they still look every so often for what no
-# notification announces (a retry backoff running out, an operator's change to the runner).
+# notification announces (a retry backoff running out, an operator's change to the runner). For as
+# long, a claim that found nothing spares the claims of the same scope while no queue event is heard.
 LEASE_NOTIFY_POLL_S = env_float("NODEWORKS_LEASE_NOTIFY_POLL_S", 2.0)
 # Tasks per lease (and per results call's `lease`): a runner that runs built-in nodes in-process
 # prefetches hundreds at once (runner_client slots.py), and one call then answers for all of them.
 LEASE_MAX_TASKS = env_int("NODEWORKS_LEASE_MAX_TASKS", 500)
 # Chain links leased below a task at once, to a runner that asks (workflows/lifecycle/segments.py).
 LEASE_SEGMENT_MAX = env_int("NODEWORKS_LEASE_SEGMENT_MAX", 100)
-# A waiting long-poll holds a server thread: past this many per process, a lease call that finds no
-# work answers at once with `retry_after_s` (about LEASE_BUSY_RETRY_S), so idle runners cannot take
-# every thread from the API and the admin. Keep it below gunicorn's --threads.
-LEASE_MAX_WAITERS = env_int("NODEWORKS_LEASE_MAX_WAITERS", 8)
+# A waiting long-poll holds a server thread (and its database connection) but sends no query while
+# nothing is queued: past this many per process, a lease call that finds no work answers at once with
+# `retry_after_s`, so idle runners cannot take every thread from the API and the admin. Keep it below
+# gunicorn's --threads (run.sh: 32).
+LEASE_MAX_WAITERS = env_int("NODEWORKS_LEASE_MAX_WAITERS", 24)
+# `retry_after_s` is about LEASE_BUSY_RETRY_S; longer (up to LEASE_BUSY_RETRY_MAX_S) when so many runners
+# are turned away that their calls would come back more than LEASE_BUSY_ANSWERS_PER_S times a second.
 LEASE_BUSY_RETRY_S = env_float("NODEWORKS_LEASE_BUSY_RETRY_S", 5.0)
+LEASE_BUSY_RETRY_MAX_S = env_float("NODEWORKS_LEASE_BUSY_RETRY_MAX_S", 30.0)
+LEASE_BUSY_ANSWERS_PER_S = env_float("NODEWORKS_LEASE_BUSY_ANSWERS_PER_S", 3.0)
 MAX_LOST_LEASES = env_int("NODEWORKS_MAX_LOST_LEASES", 3)
 RETRY_BACKOFF_BASE_S = env_float("NODEWORKS_RETRY_BACKOFF_BASE_S", 5.0)
 RETRY_BACKOFF_CAP_S = env_float("NODEWORKS_RETRY_BACKOFF_CAP_S", 300.0)

@@ -6,6 +6,7 @@ from accounts.authentication import PrefixedTokenAuthentication
 from accounts.secrets import RUNNER_TOKEN_PREFIX
 from runners.models import Runner
 from runners.selectors import runner_by_token_digest
+from runners.services import runner_contact_write
 
 
 class RunnerAuthentication(PrefixedTokenAuthentication):
@@ -26,14 +27,19 @@ class RunnerAuthentication(PrefixedTokenAuthentication):
 def _touch(runner: Runner, request) -> None:
     now = timezone.now()
     changes = {}
-    # Every call counts as contact, but one write a second is plenty for "online".
-    if runner.last_contact is None or (now - runner.last_contact).total_seconds() >= 1:
+    # Every call counts as contact, but "online" is "seen within two heartbeat periods" (30 s): a write
+    # every RUNNER_CONTACT_WRITE_S is plenty, and idle runners turned away every few seconds no longer
+    # write on every call. A long-poll that will outlast the window writes before it waits
+    # (runners/services.py runner_contact_keep).
+    if runner.last_contact is None or (now - runner.last_contact).total_seconds() >= settings.RUNNER_CONTACT_WRITE_S:
         changes["last_contact"] = now
     for field, header in (("version", "X-Nodeworks-Runner-Version"), ("hostname", "X-Nodeworks-Runner-Host")):
         value = request.headers.get(header, "")[: Runner._meta.get_field(field).max_length]
         if value and value != getattr(runner, field):
             changes[field] = value
-    if changes:
+    if list(changes) == ["last_contact"]:
+        runner_contact_write(runner=runner, now=now)
+    elif changes:
         Runner.objects.filter(pk=runner.pk).update(**changes)
         for field, value in changes.items():
             setattr(runner, field, value)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.secrets import RUNNER_TOKEN_PREFIX, secret_new
+from nodeworks_server import hot_sql
 from nodeworks_server.errors import TooLarge
 from runners.models import Runner
 from runners.scope import runner_scope
@@ -81,6 +83,36 @@ def shutdown_all() -> tuple[list[int], int, int]:
     return cancelled, cleared, Runner.objects.update(shutdown_requested=True)
 
 
+# ---------------------------------------------------------------- contact
+
+
+def runner_contact_keep(*, runner: Runner, seconds: float) -> None:
+    """Keeps a runner that is about to wait `seconds` online until it has been answered and asks again.
+
+    Authentication writes `last_contact` at most every RUNNER_CONTACT_WRITE_S (runners/authentication.py),
+    so the stamp may already be that old when a long-poll starts; "online" is "seen within two heartbeat
+    periods" (runners/models.py), and a waiting runner is not seen again before its call ends.
+    """
+    now = timezone.now()
+    margin = 5.0  # the runner's next call, after this one answers
+    window = 2 * settings.RUNNER_HEARTBEAT_INTERVAL_S
+    if runner.last_contact is None or (now - runner.last_contact).total_seconds() + seconds + margin > window:
+        runner_contact_write(runner=runner, now=now)
+
+
+_CONTACT_SQL = f"UPDATE {Runner._meta.db_table} SET last_contact = %(now)s WHERE id = %(id)s"  # noqa: S608
+
+
+def runner_contact_write(*, runner: Runner, now: datetime) -> None:
+    """The stamp of "online", written by most runner calls: on PostgreSQL a prepared statement
+    (nodeworks_server/hot_sql.py; the ORM's UPDATE cost a fifth of a turned-away lease call's CPU)."""
+    if connection.vendor == "postgresql":
+        hot_sql.fetch(_CONTACT_SQL, {"now": now, "id": runner.pk})
+    else:
+        Runner.objects.filter(pk=runner.pk).update(last_contact=now)
+    runner.last_contact = now
+
+
 # ---------------------------------------------------------------- lease (long-poll)
 
 
@@ -94,21 +126,119 @@ class LongPollsFull(Exception):
 
 _waiters_lock = threading.Lock()
 _waiters = 0
+# Runners this process turned away lately (runner id -> monotonic time), for the length of retry_after_s.
+_turned_away: dict[int, float] = {}
+
+
+def _busy_retry_after_s(runner_id: int) -> float:
+    """How long a runner turned away waits before it asks again: LEASE_BUSY_RETRY_S, or longer when so many
+    runners are turned away that their answers would pass LEASE_BUSY_ANSWERS_PER_S (each is a whole
+    authenticated HTTP call: 200 idle runners against 16 waiting slots made ~50 a second, most of an idle
+    server's CPU). Jittered over the upper half, so the runners turned away together do not all come
+    back together. Called under _waiters_lock."""
+    now = time.monotonic()
+    _turned_away[runner_id] = now
+    horizon = now - 2 * settings.LEASE_BUSY_RETRY_MAX_S  # a runner not seen for that long has stopped asking
+    for stale in [pk for pk, seen in _turned_away.items() if seen < horizon]:
+        del _turned_away[stale]
+    # n runners coming back after 0.75 * longest on average make n / (0.75 * longest) answers a second.
+    longest = len(_turned_away) / (0.75 * max(settings.LEASE_BUSY_ANSWERS_PER_S, 0.01))
+    longest = min(max(settings.LEASE_BUSY_RETRY_S, longest), max(settings.LEASE_BUSY_RETRY_MAX_S, settings.LEASE_BUSY_RETRY_S))
+    return round(longest * random.uniform(0.5, 1.0), 2)
 
 
 @contextlib.contextmanager
-def _long_poll_slot():
+def _long_poll_slot(runner_id: int):
     global _waiters
     with _waiters_lock:
         if _waiters >= settings.LEASE_MAX_WAITERS:
-            # Jittered, so the runners turned away together do not all come back together.
-            raise LongPollsFull(round(settings.LEASE_BUSY_RETRY_S * random.uniform(0.5, 1.0), 2))
+            raise LongPollsFull(_busy_retry_after_s(runner_id))
         _waiters += 1
+        _turned_away.pop(runner_id, None)
     try:
         yield
     finally:
         with _waiters_lock:
             _waiters -= 1
+
+
+# The last claim of this process for a scope (see _claim_key) that found nothing: scope -> (the queue
+# generation read before it, monotonic time). A scope whose claim found tasks is forgotten.
+_empty_claims: dict[tuple, tuple[int, float]] = {}
+_EMPTY_CLAIMS_MAX = 10_000  # distinct scopes remembered; past it, forgotten all at once (a claim each)
+# One lock per remembered scope: a scope known empty is looked at again by one call of this process at
+# a time. A queue event wakes every waiting call at once; without it each of them claimed, so one task
+# queued cost as many claims as calls waited. With it, the first claims and takes the task, the next finds
+# nothing and says so, and the rest believe it.
+_recheck_locks: dict[tuple, threading.Lock] = {}
+_memo_lock = threading.Lock()
+
+
+def _claim_key(runner: Runner, executors: list[str]) -> tuple | None:
+    """What a claim's answer depends on besides the queue: runners with the same key find the same tasks.
+
+    None when an unchanged queue generation proves nothing: SQLite, or the listener not connected
+    (tasks queued by another process would go unheard), or a transaction of this connection is open
+    (what it queued is announced only when it commits, yet its claims see it).
+    """
+    if not queue_events.listening() or connection.in_atomic_block:
+        return None
+    if runner.owner.is_staff and runner.shared_with_all:
+        whose: object = "anyone"
+    elif runner.owner.is_staff:
+        whose = ("shared", runner.pk)  # its own list of users (runners/scope.py)
+    else:
+        whose = runner.owner_id
+    offered = tuple(sorted(set(executors) & set(runner.executors)))
+    return whose, tuple(sorted(runner.tags)), offered
+
+
+def _nothing_fits_since(key: tuple | None, generation: int) -> bool:
+    """Whether a claim for `key` would find nothing, known without asking the database.
+
+    True when a claim of this process for the same scope found nothing, no queue event has been heard
+    since it started (workflows/queue_events.py: every commit that queues tasks, here or in another
+    process, moves the generation), and it is less than LEASE_NOTIFY_POLL_S old: that bound is for
+    what no event announces (a retry backoff running out, an operator's change to who the runner serves,
+    a task skipped while a concurrent claim held its row lock), as for a waiting call's own poll.
+    """
+    if key is None:
+        return False
+    seen = _empty_claims.get(key)
+    return (
+        seen is not None and seen[0] == generation and time.monotonic() - seen[1] < settings.LEASE_NOTIFY_POLL_S
+    )
+
+
+def _claimed(key: tuple | None, generation: int, found: bool) -> None:
+    if key is None:
+        return
+    with _memo_lock:
+        if found:
+            _empty_claims.pop(key, None)
+            return
+        if len(_empty_claims) >= _EMPTY_CLAIMS_MAX:
+            _empty_claims.clear()
+            _recheck_locks.clear()
+        _empty_claims[key] = (generation, time.monotonic())
+
+
+def lease_memo_forget() -> None:
+    """Forgets every empty claim and turned-away runner remembered (tests: one test's calls prove nothing for the next)."""
+    with _memo_lock:
+        _empty_claims.clear()
+        _recheck_locks.clear()
+    with _waiters_lock:
+        _turned_away.clear()
+
+
+def _recheck(key: tuple | None):
+    """The scope's lock while an empty claim of it is remembered, else nothing (claims of a scope with
+    work run side by side, passing each other's rows: workflows/lifecycle/claim.py)."""
+    if key is None or key not in _empty_claims:
+        return contextlib.nullcontext()
+    with _memo_lock:
+        return _recheck_locks.setdefault(key, threading.Lock())
 
 
 def lease_tasks(
@@ -123,6 +253,10 @@ def lease_tasks(
     LongPollsFull instead of waiting when LEASE_MAX_WAITERS calls of this process already wait.
     After each wait, `caller_gone()` says whether the runner closed its connection meanwhile: then
     nothing is claimed (tasks leased to nobody would sit until their lease expired, counted lost).
+
+    The claim is skipped while this process knows it would find nothing (_nothing_fits_since): with
+    hundreds of idle runners, most lease calls are turned away or wake from their poll to an unchanged
+    queue, and each such claim was a query for nothing.
     """
     if sorted(executors) != sorted(runner.offered_executors):
         Runner.objects.filter(pk=runner.pk).update(offered_executors=sorted(executors))
@@ -132,29 +266,48 @@ def lease_tasks(
     waited = False
     with contextlib.ExitStack() as slot:  # a waiting slot, taken before the first wait only
         while True:
-            generation = queue_events.current_generation()
             if waited and caller_gone is not None and caller_gone():
                 return []
-            if waited:  # the runner row was read by authentication; later rounds see operators' changes
-                runner.refresh_from_db(fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"])
-            tasks = []
-            if not (runner.paused or runner.shutdown_requested):
-                scope = runner_scope(runner)
-                lifecycle.lease_reap_if_due()  # expired leases count as free to a lease call
-                if last_finished:
-                    # Chain affinity: the successors of what this runner just finished come first.
-                    successors = lifecycle.successors_queued(parent_ids=last_finished, limit=max_tasks)
-                    if successors:
-                        tasks = lifecycle.tasks_claim(scope, max_tasks=max_tasks, executors=executors, only=successors)
-                if len(tasks) < max_tasks:
-                    tasks += lifecycle.tasks_claim(scope, max_tasks=max_tasks - len(tasks), executors=executors)
+            lifecycle.lease_reap_if_due()  # expired leases count as free: a reap that requeues is a queue event
+            key = _claim_key(runner, executors)
+            with _recheck(key):
+                generation = queue_events.current_generation()
+                tasks = []
+                # Chain affinity names tasks just released: always looked up.
+                if last_finished or not _nothing_fits_since(key, generation):
+                    if waited:  # the runner row was read by authentication; later rounds see operators' changes
+                        runner.refresh_from_db(
+                            fields=["paused", "shutdown_requested", "tags", "executors", "shared_with_all"]
+                        )
+                        key = _claim_key(runner, executors)
+                    if not (runner.paused or runner.shutdown_requested):
+                        tasks = _claim(runner, max_tasks=max_tasks, executors=executors, last_finished=last_finished)
+                        _claimed(key, generation, found=bool(tasks))
             remaining = deadline - time.monotonic()
             if tasks or remaining <= 0:
                 return lifecycle.task_payloads(tasks)
             if not waited:
-                slot.enter_context(_long_poll_slot())
+                try:
+                    slot.enter_context(_long_poll_slot(runner.pk))
+                except LongPollsFull as full:
+                    runner_contact_keep(runner=runner, seconds=full.retry_after_s)  # online until it is back
+                    raise
                 waited = True
+                runner_contact_keep(runner=runner, seconds=remaining)
             queue_events.wait_for_queued(generation, timeout=min(queue_events.poll_interval(), remaining))
+
+
+def _claim(runner: Runner, *, max_tasks: int, executors: list[str], last_finished: list[int] | None) -> list:
+    scope = runner_scope(runner)
+    tasks = []
+    if last_finished:
+        # Chain affinity: the successors of what this runner just finished come first.
+        successors = lifecycle.successors_queued(parent_ids=last_finished, limit=max_tasks)
+        if successors:
+            tasks = lifecycle.tasks_claim(scope, max_tasks=max_tasks, executors=executors, only=successors)
+    if len(tasks) < max_tasks:
+        tasks += lifecycle.tasks_claim(scope, max_tasks=max_tasks - len(tasks), executors=executors)
+    return tasks
 
 
 # ---------------------------------------------------------------- heartbeats, logs, artifacts, results

@@ -21,6 +21,10 @@ def _data_dir(settings, tmp_path):
     # No lease-clock thread in the test process: it would write to the test database between and
     # across tests (workflows/lifecycle/leases.py); live servers (subprocesses) run theirs.
     settings.LEASE_CLOCK_TICK_S = 0
+    # What this process remembers of empty claims (runners/services.py) belongs to the test that claimed.
+    from runners import services
+
+    services.lease_memo_forget()
 
 
 def nc_bytes(name: str) -> bytes:

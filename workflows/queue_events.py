@@ -8,6 +8,11 @@ waiting lease call no longer polls the claim query every LEASE_POLL_INTERVAL_S: 
 woken, and at most every LEASE_NOTIFY_POLL_S for what no notification announces (a retry backoff
 running out, an operator's change to the runner). While the listener is not connected (SQLite, a lost
 connection), waiters poll every LEASE_POLL_INTERVAL_S as before.
+
+The generation counts the queue events this process has heard. While the listener is connected, a
+claim that found nothing stays true until the generation moves (runners/services.py uses that to skip
+the claim of a lease call for a while: `listening()`). The listener bumps it when it (re)connects, so
+events missed while it was away are not mistaken for silence.
 """
 
 import logging
@@ -49,6 +54,12 @@ def notify_queued() -> None:
 
 def current_generation() -> int:
     return _generation
+
+
+def listening() -> bool:
+    """Whether every queue event reaches this process (the listener's LISTEN is in force): only then
+    does an unchanged generation mean that nothing was queued anywhere."""
+    return _listening.is_set()
 
 
 def poll_interval() -> float:
