@@ -9,7 +9,7 @@ It starts everything itself (see bench/README.md, "e2e.py"):
 
 * a fresh PostgreSQL database (`--database`, default `nodeworks_e2e_bench`) on the server DATABASE_URL names
   (default postgresql://postgres@127.0.0.1:5432/postgres), migrated;
-* gunicorn as run.sh and docs/deploy.md run it (gthread, 2 workers x 16 threads, access log, DEBUG off);
+* gunicorn as run.sh and docs/deploy.md run it (gthread, 2 workers x 32 threads, access log, DEBUG off);
 * real `nodeworks-runner` processes of the package installed in this venv, registered through the API with a
   user token (`nodeworks-runner register`), then `nodeworks-runner run --executors local --concurrency 4`;
 * a Celery worker (prefork, 4 processes) on Redis at 127.0.0.1:6379, database 7 (`--redis-db`; only that
@@ -143,7 +143,7 @@ class Bench:
         # As run.sh and docs/deploy.md run it (threads: a long-poll holds a thread, not a process).
         self.server = subprocess.Popen(
             [str(BIN / "gunicorn"), "nodeworks_server.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2", "--worker-class", "gthread", "--threads", "16", "--timeout", "120",
+             "--workers", "2", "--worker-class", "gthread", "--threads", "32", "--timeout", "120",
              "--access-logfile", "-"],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -153,7 +153,7 @@ class Bench:
                 raise RuntimeError(f"gunicorn exited; see {self.tmp / 'gunicorn.log'}")
             try:
                 if self.call("GET", "/api/v1/status")[0] == 200:
-                    say(f"==> gunicorn on :{self.port} (2 gthread workers x 16 threads), data in {self.tmp}")
+                    say(f"==> gunicorn on :{self.port} (2 gthread workers x 32 threads), data in {self.tmp}")
                     return
             except OSError:
                 pass
