@@ -259,11 +259,20 @@ def _ahead(*, owner_id: int, exclude_run: int | None) -> list[dict]:
     tasks = Task.objects.filter(owner_id=owner_id, state__in=[TaskState.QUEUED, *HELD_TASK_STATES])
     if exclude_run is not None:
         tasks = tasks.exclude(run_id=exclude_run)
-    return list(
+    rows = list(
         tasks.order_by("-priority", "id").values(
-            "path", "executor", "requirements", "state", "priority", "runner__name", "leased_at", "tagset__tags"
+            "path", "executor", "requirements", "state", "priority", "runner__name", "leased_at", "tagset__tags",
+            "pending_parents",
         )[: settings.ESTIMATE_MAX_AHEAD]
     )
+    for row in rows:
+        row["state"] = _waiting_or(row["state"], row.pop("pending_parents"))
+    return rows
+
+
+def _waiting_or(state: str, pending_parents: int) -> str:
+    """A chain link leased with its parent (lifecycle/segments.py) waits for it, as a pending task would."""
+    return TaskState.PENDING if state in HELD_TASK_STATES and pending_parents else state
 
 
 @dataclass(frozen=True)
@@ -403,8 +412,9 @@ def run_estimate(*, run: Run, tasks: list[Task], runners: list | None, now: date
     own = [
         {
             "name": task.node, "path": task.path, "executor": task.executor, "requirements": task.requirements,
-            "tags": task.tagset.tags, "state": task.state, "priority": task.priority,
-            "runner": task.runner.name if task.runner_id else None, "elapsed_since": task.leased_at or task.started,
+            "tags": task.tagset.tags, "state": _waiting_or(task.state, task.pending_parents),
+            "priority": task.priority, "runner": task.runner.name if task.runner_id else None,
+            "elapsed_since": task.leased_at or task.started,
         }
         for task in tasks
     ]

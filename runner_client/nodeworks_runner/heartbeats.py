@@ -97,9 +97,11 @@ class Heartbeats(threading.Thread):
         return any(lease not in self.announced for lease in running)
 
     def beat(self) -> None:
-        leases, running = self.slots.held_leases()
-        self.idle = not leases
-        if self.idle:
+        self.idle = not self.slots.holds_any()
+        # A lease younger than a period is named at the next beat, still well before it expires
+        # (a period is at most a third of a lease): at most two periods old by then.
+        leases, running = self.slots.held_leases(older_than_s=self.period())
+        if not leases:
             return
         info = {}
         for lease, run in running.items():

@@ -64,6 +64,7 @@ class TaskRun:
         self.log_buffer = ""  # text not yet sent
         self.stop_reason = ""  # "cancel" (server), "walltime", "shutdown", "lost"
         self.not_before = 0.0  # monotonic time before which it is not started again
+        self.leased_at = time.monotonic()
         self.inline: Optional[bool] = None  # runs in the runner process (executors/inline.py); decided once
         # A chain link (the server's segments): it starts once the task holding this lease has succeeded here.
         self.after: Optional[str] = str((task.get("after") or {}).get("lease_id") or "") or None
@@ -138,11 +139,21 @@ class Slots:
         """Tasks leased, waiting or running (not counting results waiting for their answer)."""
         return bool(self.pending or self.running or self.leased.qsize())
 
-    def held_leases(self) -> Tuple[List[str], Dict[str, TaskRun]]:
-        """Every lease this runner holds, and the running tasks among them: what a heartbeat names."""
+    def held_leases(self, *, older_than_s: float = 0.0) -> Tuple[List[str], Dict[str, TaskRun]]:
+        """The leases this runner holds, and the running tasks among them: what a heartbeat names.
+
+        With `older_than_s`, a lease taken more recently is left out unless its task runs: its expiry
+        is still far (the server gave a whole lease period), and naming hundreds of prefetched tasks
+        that will be done in a moment made the server extend hundreds of leases for nothing."""
+        cutoff = time.monotonic() - older_than_s
         with self.lock:
-            leases = [run.lease_id for run in self.pending] + list(self.running) + list(self.reported)
+            waiting = list(self.pending) + list(self.reported.values())
+            leases = [run.lease_id for run in waiting if run.leased_at <= cutoff] + list(self.running)
             return leases, dict(self.running)
+
+    def holds_any(self) -> bool:
+        with self.lock:
+            return bool(self.pending or self.running or self.reported)
 
     # ------------------------------------------------------------ leasing
 
