@@ -77,6 +77,8 @@ class Tasks:
         run.workdir = workdir_for(self.config, run)  # made only if an output is spilled to a file
         result, printed = run_inline(run.task, run.workdir, inline_limit=self.config.inline_limit_bytes)
         run.handle = InlineHandle(result, printed, utcnow_iso())
+        if not result.artifacts:  # nothing was spilled: no folder to clean up later
+            run.workdir = None
         run.handle.task = run.task
         self.slots.started(run)
 
@@ -244,7 +246,7 @@ class Tasks:
                 task=run.task, state=result.state, outputs=result.outputs, error=result.error, started=run.started,
                 finished=run.handle.finished_at or utcnow_iso(), artifacts=result.artifacts, log_offset=run.log_offset,
                 log_data=run.log_buffer,
-                workdir=str(run.workdir), save=False)))
+                workdir=str(run.workdir or ""), save=False)))
         if not spooled:
             return
         self.spool.save_many([entry for _, entry in spooled])
