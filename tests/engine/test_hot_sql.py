@@ -6,6 +6,7 @@ Each generic plan is read with EXPLAIN EXECUTE of the statement prepared as the 
 on a queue as a busy server has it.
 """
 
+import json
 import re
 import uuid
 
@@ -114,10 +115,9 @@ def test_completion_generic_plan_reads_indexes(owner, busy_queue):
     now = timezone.now()
     plan = _generic_plan(
         outcomes._PG_SUCCEED,
-        {"now": now, "leases": [str(uuid.uuid4())], "outputs": ["{}"], "started": [None], "finished": [None], "runner": 1,
-         "chained": []},
-        {"now": "timestamptz", "leases": "uuid[]", "outputs": "text[]", "started": "timestamptz[]",
-         "finished": "timestamptz[]", "runner": "bigint", "chained": "bigint[]"},
+        {"now": now, "rows": json.dumps([{"lease_id": str(uuid.uuid4()), "outputs": {}, "started": None, "finished": None}]),
+         "runner": 1, "chained": []},
+        {"now": "timestamptz", "rows": "text", "runner": "bigint", "chained": "bigint[]"},
     )
     assert "Seq Scan on workflows_task " not in plan, plan
     assert "Seq Scan on workflows_taskdependency" not in plan, plan

@@ -42,6 +42,7 @@ class ClaimedTask:
 
     __slots__ = (
         "attempt",
+        "child_count",
         "expires_at",
         "id",
         "input_sources",
@@ -62,7 +63,7 @@ class ClaimedTask:
         self.id, self.priority, self.lease_id, self.attempt, self.node = id, priority, lease_id, attempt, node
         self.node_data, self.input_sources, self.requirements = node_data, input_sources, requirements
         self.expires_at, self.runner_id, self.state, self.run = expires_at, runner_id, TaskState.LEASED, run
-        self.segment_parent = self.segment_parent_id = None
+        self.segment_parent = self.segment_parent_id = self.child_count = None
 
     @property
     def pk(self):
@@ -166,7 +167,7 @@ SET state = '{TaskState.LEASED}', lease_id = gen_random_uuid(), runner_id = %(ru
 FROM picked, {Run._meta.db_table} AS r
 WHERE t.id = picked.id AND t.state = '{TaskState.QUEUED}' AND r.id = t.run_id
 RETURNING t.id, t.priority, t.lease_id, t.attempt, t.node, t.node_data, t.input_sources, t.requirements,
-          t.expires_at, r.id, r.workflow_id, r.revision, r.created, r.started
+          t.expires_at, r.id, r.workflow_id, r.revision, r.created, r.started, t.child_count
 """  # noqa: S608 (table names from the models; every value is a parameter)
 
 # What a queued task must also pass, whichever way it was found. {filters}: the runner's owners.
@@ -240,7 +241,12 @@ def _claim_on_postgresql(
     }
     sql = _pg_claim_sql(owners=owners is not None, only=only is not None)
     rows = hot_sql.fetch(sql, params, per_call_plan=True)
-    return [ClaimedTask.from_row(row, scope.id) for row in sorted(rows, key=lambda row: (-row[1], row[0]))]
+    tasks = []
+    for row in sorted(rows, key=lambda row: (-row[1], row[0])):
+        task = ClaimedTask.from_row(row, scope.id)
+        task.child_count = row[14]
+        tasks.append(task)
+    return tasks
 
 
 def _claim_ids_sqlite(scope: RunnerScope, offered: list[str], max_tasks: int, only, now, expires) -> list[int]:

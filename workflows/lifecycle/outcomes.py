@@ -148,10 +148,9 @@ def _succeed_with_orm(
 _PG_SUCCEED = f"""
 WITH done AS (
     UPDATE {Task._meta.db_table} AS t
-    SET state = '{TaskState.SUCCEEDED}', error = '', finished_lease_id = t.lease_id, outputs = v.outputs::jsonb,
+    SET state = '{TaskState.SUCCEEDED}', error = '', finished_lease_id = t.lease_id, outputs = v.outputs,
         started = COALESCE(v.started, t.started), finished = COALESCE(v.finished, %(now)s), pending_parents = 0
-    FROM unnest(%(leases)s::uuid[], %(outputs)s::text[], %(started)s::timestamptz[], %(finished)s::timestamptz[])
-        AS v(lease_id, outputs, started, finished)
+    FROM jsonb_to_recordset(%(rows)s::jsonb) AS v(lease_id uuid, outputs jsonb, started timestamptz, finished timestamptz)
     WHERE t.lease_id = v.lease_id AND t.runner_id = %(runner)s AND t.{fence.HELD_SQL}
       AND (t.pending_parents = 0 OR t.id = ANY(%(chained)s::bigint[]))
     RETURNING t.id, t.run_id, t.lease_id, t.child_count
@@ -177,21 +176,23 @@ SELECT id, NULL, NULL FROM released WHERE state = '{TaskState.QUEUED}'
 """  # noqa: S608 (table names from the models; every value is a parameter)
 
 
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def _succeed_on_postgresql(
     *, runner_id: int, results: list[dict], chained: list[int], now
 ) -> tuple[list[tuple], tuple[int, ...]]:
-    rows = hot_sql.fetch(
-        _PG_SUCCEED,
+    # One JSON document rather than four arrays: psycopg inspected every element of each list to
+    # choose its array type (a seventh of a results call's server time at 500 results).
+    batch = json.dumps([
         {
-            "now": now,
-            "leases": [result["lease_id"] for result in results],
-            "outputs": [json.dumps(result["outputs"]) for result in results],
-            "started": [result["started"] for result in results],
-            "finished": [result["finished"] for result in results],
-            "runner": runner_id,
-            "chained": chained,
-        },
-    )
+            "lease_id": str(result["lease_id"]), "outputs": result["outputs"],
+            "started": _iso(result["started"]), "finished": _iso(result["finished"]),
+        }
+        for result in results
+    ])
+    rows = hot_sql.fetch(_PG_SUCCEED, {"now": now, "rows": batch, "runner": runner_id, "chained": chained})
     done = [row for row in rows if row[1] is not None]
     released = tuple(pk for pk, run_id, _ in rows if run_id is None)
     return done, released

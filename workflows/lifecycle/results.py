@@ -149,7 +149,8 @@ def results_report(
 def _segments(scope: RunnerScope, heads: list[Task], lease: dict | None) -> list[Task]:
     """The chain links below the tasks just leased, for a runner that asked for them (segments.py)."""
     limit = (lease or {}).get("segment_max") or 0
-    if not heads or limit < 1:
+    # Only a task with one child can head a segment (child_count: None where the claim did not say).
+    if limit < 1 or not any(getattr(task, "child_count", None) in (1, None) for task in heads):
         return []
     executors = [executor for executor in lease["executors"] if executor in scope.executors]
     now = timezone.now()
