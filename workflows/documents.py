@@ -3,6 +3,7 @@
 import json
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -73,13 +74,19 @@ def document_from_bytes(raw: bytes) -> Document:
     return Document(content=raw, graph=graph)
 
 
-def graph_from_stored(raw: bytes) -> Graph:
-    """The graph of a stored file. It was validated on publish; limits are not re-applied to our own data."""
+def graph_from_stored(read: Callable[[], bytes]) -> tuple[Graph, int]:
+    """The graph of the stored file `read()` returns, and the file's size. It was validated on publish;
+    limits are not re-applied to our own data. The bytes are let go before the objects are built (the
+    file of 100,000 nodes is 49 MB). Not orjson.loads: it keeps fewer key strings shared (+70 MB for
+    100,000 nodes)."""
     unlimited = Limits(max_nodes=sys.maxsize, max_depth=sys.maxsize)
     with gc_paused():
-        obj = json.loads(raw)
+        raw = read()
+        size = len(raw)
         storable = _NUL_OR_SURROGATE_ESCAPE.search(raw) is None
-        return parse_workflow(obj, limits=unlimited, depth_checked=True, storable_checked=storable)
+        obj = json.loads(raw)
+        del raw
+        return parse_workflow(obj, limits=unlimited, depth_checked=True, storable_checked=storable), size
 
 
 def requirements_to_bytes(requirements: dict) -> bytes:

@@ -99,9 +99,8 @@ def workflow_graph(*, workflow: Workflow, sha: str) -> Graph:
     key = (str(workflow.repo_key), sha)
     graph = graph_cache.get(key)
     if graph is None:
-        raw = workflow_file(workflow=workflow, sha=sha)
-        graph = graph_from_stored(raw)
-        graph_cache.put(key, graph, len(raw))
+        graph, size = graph_from_stored(lambda: workflow_file(workflow=workflow, sha=sha))
+        graph_cache.put(key, graph, size)
     return graph
 
 

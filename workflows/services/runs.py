@@ -1,8 +1,10 @@
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -67,6 +69,13 @@ def _merged_requirements(defaults: dict, node: dict) -> dict:
     return merged
 
 
+def _requirements_of(defaults: dict) -> Callable[[dict], dict]:
+    """_merged_requirements per node, with one shared result for all the nodes without requirements of
+    their own (most of them; nothing changes a task's requirements once merged)."""
+    plain = _merged_requirements(defaults, {})
+    return lambda node: _merged_requirements(defaults, node) if node.get("requirements") else plain
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """What a run will be, prepared outside any transaction: the pinned revision, one row per task (in
@@ -123,8 +132,9 @@ def _run_prepare(*, workflow, revision: str | None, inputs: dict | None, reuse: 
     )
 
     tasks = []
+    requirements_of = _requirements_of(defaults)
     for name, node in graph.nodes.items():
-        requirements = _merged_requirements(defaults, node)
+        requirements = requirements_of(node)
         digest = ""
         if not parents[name]:  # also without reuse: a later run may reuse this one's results
             digest = reuse_step.root_digest(
@@ -243,7 +253,13 @@ def _copy_text(value: str) -> str:
 
 
 def _copy_json(value) -> str:
-    return _ENCODE(value).replace("\\", "\\\\")
+    # orjson: 4 values a task, 80,000 for 20,000 tasks, 0.5 s with json's encoder. jsonb keeps values,
+    # not text, so orjson's own spelling of a float (1e-5) is the same value.
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # an integer past 64 bits
+        text = _ENCODE(value)
+    return text.replace("\\", "\\\\")
 
 
 def _insert_tasks_sqlite(*, run: Run, owner_id: int, prepared: RunPlan, tagset_ids: dict[str, int]) -> None:
