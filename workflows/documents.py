@@ -11,7 +11,14 @@ from django.conf import settings
 
 from nodeworks_server.gc_pause import gc_paused
 from nodeworks_server.json_limits import JSONInputError, loads_limited
-from workflows.nodeworks_format import Graph, Limits, WorkflowFormatError, parse_workflow, validate_requirements
+from workflows.nodeworks_format import (
+    Graph,
+    Limits,
+    WorkflowFormatError,
+    graph_of_validated,
+    parse_workflow,
+    validate_requirements,
+)
 
 WORKFLOW_FILE = "workflow.nc"
 REQUIREMENTS_FILE = "requirements.json"
@@ -75,10 +82,11 @@ def document_from_bytes(raw: bytes) -> Document:
 
 
 def graph_from_stored(read: Callable[[], bytes]) -> tuple[Graph, int]:
-    """The graph of the stored file `read()` returns, and the file's size. It was validated on publish;
-    limits are not re-applied to our own data. The bytes are let go before the objects are built (the
-    file of 100,000 nodes is 49 MB). Not orjson.loads: it keeps fewer key strings shared (+70 MB for
-    100,000 nodes)."""
+    """The graph of the stored file `read()` returns, and the file's size. It was validated on publish,
+    so neither the limits nor the checks are applied again (a file holding text the database cannot
+    store is parsed as on publish, to say where: it may be older than that check). The bytes are let
+    go before the objects are built (49 MB for 100,000 nodes). Not orjson.loads: it shares fewer key
+    strings (+70 MB for 100,000 nodes)."""
     unlimited = Limits(max_nodes=sys.maxsize, max_depth=sys.maxsize)
     with gc_paused():
         raw = read()
@@ -86,7 +94,9 @@ def graph_from_stored(read: Callable[[], bytes]) -> tuple[Graph, int]:
         storable = _NUL_OR_SURROGATE_ESCAPE.search(raw) is None
         obj = json.loads(raw)
         del raw
-        return parse_workflow(obj, limits=unlimited, depth_checked=True, storable_checked=storable), size
+        if not storable:  # refused on publish since issue 11, but a file published before may hold it
+            return parse_workflow(obj, limits=unlimited, depth_checked=True), size
+        return graph_of_validated(obj), size
 
 
 def requirements_to_bytes(requirements: dict) -> bytes:
