@@ -46,6 +46,8 @@ def test_a_json_body_is_stored_byte_for_byte_as_json_dumps_indent_2(value):
 
 
 def test_random_documents_are_stored_byte_for_byte():
+    from workflows.input_digest import _canonical, _canonical_bytes
+
     rng = random.Random(12)
     scalars = [lambda: rng.uniform(-1e6, 1e6), lambda: rng.random() * 10 ** rng.randrange(-12, 25),
                lambda: rng.randrange(-(2**70), 2**70), lambda: "".join(chr(rng.randrange(1, 0x3000)) for _ in range(5)),
@@ -62,6 +64,7 @@ def test_random_documents_are_stored_byte_for_byte():
     for _ in range(200):
         obj = json.loads(json.dumps({"x": node("x", value(0), custom=value(0))}))
         assert document_from_object(obj, depth_checked=True).content == stored_as_json_dumps(obj)
+        assert _canonical_bytes(obj) == _canonical(obj).encode("utf-8")  # the reuse digest's text
 
 
 @pytest.mark.parametrize(
@@ -211,3 +214,11 @@ def test_no_reuse_lookup_before_the_workflows_first_success(alice_client, monkey
     Task.objects.filter(run__workflow_id=workflow_id).update(state="succeeded")
     assert alice_client.post(f"/api/v1/workflow/execute/{workflow_id}", {}, format="json").status_code == 201
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("value", [*TRICKY_VALUES, "\ud800 lone", {"b": 1, "a": {"d": [1e-7], "c": None}}, {"é": 1, "z": 2, "E": 3}])
+def test_the_digests_canonical_text_is_json_dumps_byte_for_byte(value):
+    from workflows.input_digest import _canonical, _canonical_bytes
+
+    recipe = {"recipe": 1, "path": ["types", "Integer"], "inputs": {"a": value}, "emitted": {"v": [value, "<class 'int'>"]}}
+    assert _canonical_bytes(recipe) == _canonical(recipe).encode("utf-8", "surrogatepass")
