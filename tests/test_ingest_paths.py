@@ -216,7 +216,9 @@ def test_no_reuse_lookup_before_the_workflows_first_success(alice_client, monkey
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("value", [*TRICKY_VALUES, "\ud800 lone", {"b": 1, "a": {"d": [1e-7], "c": None}}, {"é": 1, "z": 2, "E": 3}])
+@pytest.mark.parametrize(
+    "value", [*TRICKY_VALUES, "\ud800 lone", {"b": 1, "a": {"d": [1e-7], "c": None}}, {"é": 1, "z": 2, "E": 3}]
+)
 def test_the_digests_canonical_text_is_json_dumps_byte_for_byte(value):
     from workflows.input_digest import _canonical, _canonical_bytes
 
