@@ -1,4 +1,5 @@
 
+import orjson
 from django.http import HttpResponse, QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -7,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from nodeworks_server.gc_pause import gc_paused
 from nodeworks_server.json_limits import JSONInputError, loads_limited
 from workflows import selectors
 from workflows.documents import Document, document_from_bytes, document_from_object
@@ -208,6 +210,10 @@ class WorkflowPlanApi(APIView):
         workflow = selectors.workflow_get(user=request.user, workflow_id=workflow_id)
         sha = selectors.revision_resolve(workflow=workflow, revision=request.query_params.get("revision"))
         plan = selectors.workflow_graph(workflow=workflow, sha=sha).plan()
-        return Response({"workflow": workflow.pk, "revision": sha, **plan.as_dict()})
+        # Written here by orjson, not by DRF's renderer: 3 MB for 100,000 nodes took 0.6-0.8 s there
+        # (0.02 s here), next to a graph of a million objects that the collector would walk meanwhile.
+        with gc_paused():
+            body = orjson.dumps({"workflow": workflow.pk, "revision": sha, **plan.as_dict()})
+        return HttpResponse(body, content_type="application/json")
 
 

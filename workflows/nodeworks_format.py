@@ -187,6 +187,45 @@ def _check_node(key: str, node: dict) -> None:
             raise WorkflowFormatError(exc.message, obj=key) from None
 
 
+def _plain_node_ok(node: dict) -> bool:
+    """What _check_node accepts, for a node without requirements, in fewer steps (the publish of 100,000
+    nodes checks 100,000); False sends the node to _check_node, which names what is wrong."""
+    if "requirements" in node or type(node.get("name")) is not str:
+        return False
+    path, terminals = node.get("path"), node.get("terminals")
+    if type(path) is not list or not path or type(terminals) is not dict:
+        return False
+    for item in path:
+        if type(item) is not str:
+            return False
+    for name, terminal in terminals.items():
+        if type(name) is not str or type(terminal) is not dict:
+            return False
+        opts = terminal.get("opts")
+        if (
+            type(opts) is not dict or type(opts.get("in", False)) is not bool or type(opts.get("out", False)) is not bool
+            or type(opts.get("multiinput", False)) is not bool
+        ):
+            return False
+    return True
+
+
+def _plain_connection(key: str, conn: dict, nodes: dict[str, dict]) -> Connection | None:
+    """What _check_connection accepts, in fewer steps; None sends it there, to name what is wrong."""
+    source, destination, feedback = conn.get("input"), conn.get("output"), conn.get("feedback", False)
+    if type(source) is not list or type(destination) is not list or len(source) != 2 or len(destination) != 2:
+        return None
+    (src_node, src_term), (dst_node, dst_term) = source, destination
+    if type(src_node) is not str or type(src_term) is not str or type(dst_node) is not str or type(dst_term) is not str:
+        return None
+    if type(feedback) is not bool or src_node not in nodes or dst_node not in nodes:
+        return None
+    out, into = nodes[src_node]["terminals"].get(src_term), nodes[dst_node]["terminals"].get(dst_term)
+    if out is None or into is None or out["opts"].get("out", False) is not True or into["opts"].get("in", False) is not True:
+        return None
+    return Connection(key, (src_node, src_term), (dst_node, dst_term), feedback)
+
+
 def _end(key: str, conn: dict, field_name: str) -> tuple[str, str]:
     if field_name not in conn:
         raise _error(key, "connection", f"missing required key {field_name!r}")
@@ -278,13 +317,14 @@ def parse_workflow(
         raise WorkflowFormatError(msg)
 
     for key, node in node_items:
-        _check_node(key, node)
+        if not _plain_node_ok(node):
+            _check_node(key, node)
     nodes = dict(node_items)
 
     connections: list[Connection] = []
     first_into: dict[tuple[str, str], str] = {}
     for key, conn in conn_items:
-        connection = _check_connection(key, conn, nodes)
+        connection = _plain_connection(key, conn, nodes) or _check_connection(key, conn, nodes)
         node_name, term_name = dest = connection.destination
         opts = nodes[node_name]["terminals"][term_name]["opts"]
         if not opts.get("multiinput", False):
