@@ -182,15 +182,20 @@ def test_execute_after_publish_does_not_read_the_file_again_and_another_process_
         assert alice_client.get(f"/api/v1/workflow/plan/{workflow_id}").status_code == 200
     assert WORKFLOW_FILE not in reads
 
+    selectors.graph_cache.clear()  # a graph too large to keep: its plan is kept apart
+    assert alice_client.get(f"/api/v1/workflow/plan/{workflow_id}").json()["order"] == ["n0", "n1", "n2"]
+    assert WORKFLOW_FILE not in reads
+
     selectors.graph_cache.clear()  # as a server process that did not serve the publish
+    selectors.plan_cache.clear()
     response = alice_client.post(f"/api/v1/workflow/execute/{workflow_id}", {}, format="json")
     assert response.status_code == 201
     assert reads.count(WORKFLOW_FILE) == 1
     assert Task.objects.filter(run_id=response.json()["run"]["id"]).count() == 3
 
 
-def test_the_graph_cache_keeps_what_fits_its_bound():
-    cache = type(selectors.graph_cache)(max_bytes=100)
+def test_the_revision_caches_keep_what_fits_their_bound():
+    cache = type(selectors.graph_cache)(max_weight=100)
     graphs = [object() for _ in range(4)]
     cache.put(("r", "a"), graphs[0], 40)
     cache.put(("r", "b"), graphs[1], 40)
