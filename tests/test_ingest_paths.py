@@ -129,6 +129,28 @@ def test_gc_pauses_nest_and_the_last_one_out_restores_the_collector():
         gc.enable()
 
 
+@pytest.mark.django_db  # request_finished also closes old database connections
+def test_a_large_pause_owes_a_full_collection_paid_when_a_request_finishes(monkeypatch):
+    from django.core.signals import request_finished
+
+    from nodeworks_server import gc_pause
+
+    collections = []
+    monkeypatch.setattr(gc_pause.gc, "collect", lambda *args: collections.append(args) or 0)
+    monkeypatch.setattr(gc_pause, "LARGE_PAUSE_OBJECTS", 1_000)
+    with gc_paused():
+        kept = [[] for _ in range(100)]  # too few: nothing owed
+    request_finished.send(sender=None)
+    assert collections == []
+    with gc_paused():
+        kept = [[] for _ in range(5_000)]
+        request_finished.send(sender=None)  # another request, while the pause runs: not yet
+    assert collections == []
+    request_finished.send(sender=None)
+    request_finished.send(sender=None)
+    assert len(collections) == 1 and len(kept) == 5_000
+
+
 # ---------------------------------------------------------------- execute
 
 
