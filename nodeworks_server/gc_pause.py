@@ -7,11 +7,11 @@ run's task rows, while such trees hold no cycles for it to find. The collector i
 threaded server one call's pause is every thread's, so pauses nest by count and the last one out
 switches it back on (unless it was off before the first); cycles made meanwhile are collected then.
 
-What the collector skipped is owed: a request is a cycle (DRF's request and view point at each other)
-holding its decoded body, which only a full collection frees once the objects have grown old. Without
-the collections a large call used to start, such bodies piled up (+370 MB a round of bench/ingest.py).
-So when a pause ends after a million or so new objects, the next request to finish runs a full
-collection, after its answer was sent.
+What the collector skipped may be owed: cyclic garbage made during a pause waits for it, and objects
+that grew old in a pause are left to full collections, which come rarely. When a pause ends with a
+million new objects still alive (more than the revision caches keep), something large is held, maybe
+by a cycle (workflows/apis.py lets go of a publish's body for that reason): the next request to finish
+then runs a full collection, after its answer was sent.
 """
 
 import gc
@@ -21,9 +21,8 @@ from contextlib import contextmanager
 
 from django.core.signals import request_finished
 
-# New container objects during a pause past which a full collection is owed (the collector's own
-# rule starts one when the objects that survived a young collection reach a quarter of the old ones).
-LARGE_PAUSE_OBJECTS = 100_000
+# New container objects alive when a pause ends past which a full collection is owed.
+LARGE_PAUSE_OBJECTS = 1_000_000
 
 _lock = threading.Lock()
 _depth = 0

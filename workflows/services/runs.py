@@ -1,7 +1,7 @@
 import copy
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -230,7 +230,7 @@ def _copy_tasks(*, run: Run, owner_id: int, prepared: RunPlan, tagset_ids: dict[
         cursor.execute(_TASK_IDS, [len(prepared.tasks)])
         ids = [row[0] for row in cursor.fetchall()]
         head = f"\t{run.pk}\t{owner_id}\t"
-        lines = [
+        lines = (
             # The columns of _COPY_COLUMNS in COPY's text format: JSON text holds no raw tab, newline or
             # carriage return (its strings escape them), so its backslashes are all there is to escape.
             f"{task_id}{head}{_copy_text(task['node'])}\t{_copy_json(task['path'])}\t{_copy_json(task['node_data'])}\t"
@@ -239,19 +239,32 @@ def _copy_tasks(*, run: Run, owner_id: int, prepared: RunPlan, tagset_ids: dict[
             f"{task['child_count']}\t{task['max_retries']}\t{queued_at if task['state'] == TaskState.QUEUED else _NULL}\t"
             f"{task['input_digest']}\t{'t' if task['may_reuse'] else 'f'}\t1\t0\t0\tf\t\n"
             for task_id, task in zip(ids, prepared.tasks, strict=True)
-        ]
-        _copy(cursor, f"COPY workflows_task ({_COPY_COLUMNS}) FROM STDIN", "".join(lines))
+        )
+        _copy(cursor, f"COPY workflows_task ({_COPY_COLUMNS}) FROM STDIN", lines)
         if prepared.edges:
             task_ids = {task["node"]: task_id for task, task_id in zip(prepared.tasks, ids, strict=True)}
-            edges = "".join(f"{run.pk}\t{task_ids[parent]}\t{task_ids[child]}\n" for parent, child in prepared.edges)
+            edges = (f"{run.pk}\t{task_ids[parent]}\t{task_ids[child]}\n" for parent, child in prepared.edges)
             _copy(cursor, "COPY workflows_taskdependency (run_id, parent_id, child_id) FROM STDIN", edges)
 
 
-def _copy(cursor, statement: str, text: str) -> None:
-    # psycopg's own cursor (Django's has no COPY), its errors turned into Django's as execute() does:
-    # a database gone mid-call is then the 503 of nodeworks_server/db_outage.py, not a 500.
+def _copy(cursor, statement: str, lines: Iterable[str], batch: int = 5_000) -> None:
+    """The lines sent a batch at a time, not joined into one text (100,000 tasks: 40 MB of lines and 40
+    MB more for their join). psycopg's own cursor (Django's has no COPY), its errors turned into
+    Django's as execute() does: a database gone mid-call is then the 503 of db_outage.py, not a 500."""
     with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
-        copy.write(text)
+        for chunk in _batched(lines, batch):
+            copy.write("".join(chunk))
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 _TASK_IDS = "SELECT nextval(pg_get_serial_sequence('workflows_task', 'id')) FROM generate_series(1, %s)"
