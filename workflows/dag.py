@@ -43,63 +43,71 @@ def plan(
     weights: Mapping[str, float] | None = None,
 ) -> Plan:
     names = list(nodes)
-    index = {name: i for i, name in enumerate(names)}
-    if len(index) != len(names):
+    count = len(names)
+    index = dict(zip(names, range(count), strict=True))
+    if len(index) != count:
         raise ValueError("duplicate node names")
 
-    # Integer indices are faster than string keys and give the input-order tie-break.
+    # Integer indices are faster than string keys and give the input-order tie-break; a pair of
+    # indices is one integer (source * count + destination), cheaper to hash than a tuple.
     succ: list[list[int]] = [[] for _ in names]
-    indegree = [0] * len(names)
-    seen: set[tuple[int, int]] = set()
+    indegree = [0] * count
+    seen: set[int] = set()
     for source, destination in edges:
         try:
-            pair = (index[source], index[destination])
+            u, v = index[source], index[destination]
         except KeyError as exc:
             raise KeyError(
                 f"edge {source!r} -> {destination!r} names an unknown node"
             ) from exc
         # Two connections between the same nodes are one dependency.
+        pair = u * count + v
         if pair in seen:
             continue
         seen.add(pair)
-        succ[pair[0]].append(pair[1])
-        indegree[pair[1]] += 1
+        succ[u].append(v)
+        indegree[v] += 1
 
     # Kahn's algorithm with a min-heap: among ready nodes the earliest given goes first.
     ready = [i for i, d in enumerate(indegree) if d == 0]
     heapq.heapify(ready)
-    level = [0] * len(names)
+    pop, push = heapq.heappop, heapq.heappush
+    level = [0] * count
     order: list[int] = []
     while ready:
-        u = heapq.heappop(ready)
+        u = pop(ready)
         order.append(u)
+        below = level[u] + 1
         for v in succ[u]:
-            level[v] = max(level[v], level[u] + 1)
+            if level[v] < below:
+                level[v] = below
             indegree[v] -= 1
             if indegree[v] == 0:
-                heapq.heappush(ready, v)
+                push(ready, v)
 
-    if len(order) != len(names):
-        raise CycleError(_find_cycle(names, succ, indegree, seen))
+    if len(order) != count:
+        raise CycleError(_find_cycle(names, succ, indegree, {divmod(pair, count) for pair in seen}))
 
     levels: list[list[str]] = [[] for _ in range(max(level, default=-1) + 1)]
-    for i, name in enumerate(names):
-        levels[level[i]].append(name)
+    for name, depth in zip(names, level, strict=True):
+        levels[depth].append(name)
 
-    weight = [1.0] * len(names)
+    weight = [1.0] * count
     if weights:
         for name, w in weights.items():
             if name in index:
                 weight[index[name]] = float(w)
     # Sinks first: each node's successors are final before the node itself.
-    longest = [0.0] * len(names)
+    longest = [0.0] * count
+    at = longest.__getitem__
     for u in reversed(order):
-        longest[u] = weight[u] + max((longest[v] for v in succ[u]), default=0.0)
+        below = succ[u]
+        longest[u] = weight[u] + max(map(at, below)) if below else weight[u]
 
     return Plan(
         order=[names[i] for i in order],
         levels=levels,
-        critical_path={names[i]: longest[i] for i in range(len(names))},
+        critical_path=dict(zip(names, longest, strict=True)),
     )
 
 

@@ -2,7 +2,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nodeworks_server.errors import Conflict
-from workflows import git_store, runner_facts
+from workflows import git_store, runner_facts, selectors
 from workflows.artifact_files import artifact_files_delete
 from workflows.documents import REQUIREMENTS_FILE, WORKFLOW_FILE, Document, requirements_to_bytes
 from workflows.lifecycle import runs_cancel
@@ -69,6 +69,8 @@ def workflow_publish(
         workflow.name = name
     workflow.save(update_fields=["head_revision", "node_count", "updated", "name"])
     revision = Revision.objects.create(workflow=workflow, sha=sha, message=message, author=user, node_count=node_count)
+    # A commit is its content: even if this transaction rolls back, the sha names this graph.
+    selectors.graph_remember(workflow=workflow, sha=sha, graph=document.graph, size=len(document.content))
     return workflow, revision
 
 
