@@ -5,12 +5,12 @@ from its runner row (whose tasks, which tags and executors): this app does not r
 """
 
 import contextlib
-import json
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Q, UUIDField, Value, When
@@ -88,7 +88,7 @@ class ClaimedTask:
 
 
 def _json_value(value):
-    return json.loads(value) if isinstance(value, str) else value
+    return orjson.loads(value) if isinstance(value, str) else value  # 3-5x json.loads on 500 rows a call
 
 
 @dataclass(frozen=True)
