@@ -358,7 +358,8 @@ class Bench:
         if not path.exists():
             say(f"==> {script}: not here (written on another branch); skipped")
             return
-        out = self.tmp / (script + ".json")
+        # Its own folder: the scenarios above are closed (and their temporary folder gone) by now.
+        out = Path(tempfile.mkdtemp(prefix="nodeworks-e2e-fold-")) / (script + ".json")
         say(f"==> {script} --json")
         # The same PostgreSQL server as the rest of this run (DATABASE_URL may be unset: the default above).
         env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_URL=self.maintenance_url)

@@ -4,6 +4,7 @@ from rest_framework import exceptions
 
 from accounts.authentication import PrefixedTokenAuthentication
 from accounts.secrets import RUNNER_TOKEN_PREFIX
+from nodeworks_server.fast_json import FastJSONRenderer
 from runners.models import Runner
 from runners.selectors import runner_by_token_digest
 from runners.services import runner_contact_write
@@ -49,6 +50,7 @@ class RunnerProtocolMixin:
     """Runner endpoints: runner tokens only, and a protocol version this server speaks (else 426)."""
 
     authentication_classes = [RunnerAuthentication]
+    renderer_classes = [FastJSONRenderer]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
