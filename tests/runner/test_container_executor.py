@@ -170,7 +170,12 @@ def test_cancel_stops_the_container(podman, container_runner, publish_and_execut
         time.sleep(0.2)
     else:
         pytest.fail("the container did not start: " + task_log(user_api, run_id))
+    # `podman ps` can come back empty for a moment under load (its lock held by another podman call).
+    deadline = time.monotonic() + 30
     running = containers_named(podman)
+    while not running and time.monotonic() < deadline:
+        time.sleep(0.5)
+        running = containers_named(podman)
     assert running, "no nodeworks-<lease> container is running"
     user_api.post(f"/api/v1/workflow/cancel/{workflow_id}", {})
     status = wait_task_state(user_api, workflow_id, run_id, "cancelled")
