@@ -67,6 +67,18 @@ class CountingProxy:
         self.server.server_close()
 
 
+def _run_through(proxy, runner, publish_and_execute, wait_run, document: dict, *, timeout: float = 30.0):
+    """Once the runner long-polls through the proxy: runs `document`; its final status and the calls it took."""
+    deadline = time.monotonic() + 30
+    while proxy.snapshot()[LEASE] == 0:  # up, registered and long-polling through the proxy
+        assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
+        time.sleep(0.1)
+    before = proxy.snapshot()
+    workflow_id, run_id = publish_and_execute(document)
+    status = wait_run(workflow_id, run_id=run_id, timeout=timeout)
+    return status, proxy.snapshot() - before
+
+
 def _floats(count: int) -> dict:
     nodes = []
     for i in range(count):
@@ -83,14 +95,7 @@ def test_the_runner_takes_its_next_task_from_the_results_answer(
     with CountingProxy(live_server_url) as proxy:
         # No prefetch: one task held at a time, so each result goes alone and its answer carries the next.
         runner = start_runner("r-chain", concurrency=1, extra_args=("--url", proxy.url, "--prefetch", "0"))
-        deadline = time.monotonic() + 30
-        while proxy.snapshot()[LEASE] == 0:  # up, registered and long-polling through the proxy
-            assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
-            time.sleep(0.1)
-        before = proxy.snapshot()
-        workflow_id, run_id = publish_and_execute(_floats(count))
-        status = wait_run(workflow_id, run_id=run_id)
-        calls = proxy.snapshot() - before
+        status, calls = _run_through(proxy, runner, publish_and_execute, wait_run, _floats(count))
 
     assert status["run"]["state"] == "succeeded", status
     assert [node(status, f"value{i}")["outputs"]["float"] for i in range(count)] == [float(i) for i in range(count)]
@@ -107,14 +112,7 @@ def test_quick_built_in_tasks_come_hundreds_per_call(live_server_url, start_runn
     count = 400
     with CountingProxy(live_server_url) as proxy:
         runner = start_runner("r-burst", concurrency=1, extra_args=("--url", proxy.url))
-        deadline = time.monotonic() + 30
-        while proxy.snapshot()[LEASE] == 0:
-            assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
-            time.sleep(0.1)
-        before = proxy.snapshot()
-        workflow_id, run_id = publish_and_execute(_floats(count))
-        status = wait_run(workflow_id, run_id=run_id)
-        calls = proxy.snapshot() - before
+        status, calls = _run_through(proxy, runner, publish_and_execute, wait_run, _floats(count))
 
     assert status["run"]["state"] == "succeeded", status
     assert [node(status, f"value{i}")["outputs"]["float"] for i in range(count)] == [float(i) for i in range(count)]
@@ -151,14 +149,8 @@ def test_a_chain_runs_in_segments_on_its_runner_each_link_as_its_parent_ends(
     length = 60
     with CountingProxy(live_server_url) as proxy:
         runner = start_runner("r-segments", concurrency=1, extra_args=("--url", proxy.url, "--segment-max", "25"))
-        deadline = time.monotonic() + 30
-        while proxy.snapshot()[LEASE] == 0:
-            assert time.monotonic() < deadline and runner.process.poll() is None, runner.log()
-            time.sleep(0.1)
-        before = proxy.snapshot()
-        workflow_id, run_id = publish_and_execute(_doubling_chain(length))
-        status = wait_run(workflow_id, run_id=run_id, timeout=60)
-        calls = proxy.snapshot() - before
+        status, calls = _run_through(proxy, runner, publish_and_execute, wait_run, _doubling_chain(length),
+                                     timeout=60)
 
     assert status["run"]["state"] == "succeeded", status
     assert [node(status, f"n{i}")["outputs"]["result"] for i in range(length)] == [2**i for i in range(length)]
